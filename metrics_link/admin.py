@@ -1,0 +1,90 @@
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Alert, Commit, Deploy, MetricSeries, Service, Team, WebhookDelivery
+from .services.webhooks import reprocess_deliveries
+
+
+@admin.register(Team)
+class TeamAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "manager"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Service)
+class ServiceAdmin(SimpleHistoryAdmin):
+    list_display = ["slug", "name", "team", "claimed"]
+    list_filter = ["claimed", "team"]
+    search_fields = ["slug", "name"]
+
+
+class DeployCommitInline(admin.TabularInline):
+    model = Deploy.commits.through
+    extra = 0
+    raw_id_fields = ["commit"]
+
+
+@admin.register(Deploy)
+class DeployAdmin(admin.ModelAdmin):
+    list_display = ["service", "environment", "version", "status", "finished_at", "provider"]
+    list_filter = ["environment", "status", "provider"]
+    search_fields = ["service__slug", "version", "sha", "external_id"]
+    date_hierarchy = "finished_at"
+    inlines = [DeployCommitInline]
+    raw_id_fields = ["service"]
+
+
+@admin.register(Commit)
+class CommitAdmin(admin.ModelAdmin):
+    list_display = ["repository", "sha", "author", "committed_at"]
+    search_fields = ["repository", "sha", "author", "message"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["provider", "event", "key", "status", "attempts", "received_at"]
+    list_filter = ["provider", "status", "event"]
+    search_fields = ["key", "error"]
+    readonly_fields = [
+        "provider",
+        "key",
+        "event",
+        "headers",
+        "body_text",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "error",
+        "status",
+    ]
+    exclude = ["body"]
+    actions = ["reprocess"]
+
+    @admin.display(description="Body")
+    def body_text(self, obj: WebhookDelivery) -> str:
+        return bytes(obj.body).decode("utf-8", "replace")[:20000]
+
+    @admin.action(description="Reprocess the selected deliveries")
+    def reprocess(self, request, queryset):
+        count = reprocess_deliveries(deliveries=queryset)
+        self.message_user(
+            request, f"Reprocessed {count} deliver{'y' if count == 1 else 'ies'}.", messages.SUCCESS
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["name", "service", "source", "severity", "status", "starts_at"]
+    list_filter = ["source", "severity", "status"]
+    search_fields = ["name", "service__slug", "dedupe_key"]
+
+
+@admin.register(MetricSeries)
+class MetricSeriesAdmin(admin.ModelAdmin):
+    list_display = ["name", "label", "kind", "unit", "service"]
+    list_filter = ["kind"]

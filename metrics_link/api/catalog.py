@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.urls import path
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers
+
+from ..models import Service, Team
+from ..services.catalog import create_service, update_service
+
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    repositories = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        help_text='Repositories as "owner/name" strings.',
+    )
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "team",
+            "repositories",
+            "description",
+            "claimed",
+            "created_at",
+        ]
+        read_only_fields = ["id", "claimed", "created_at"]
+
+    def validate_repositories(self, value: list[str]) -> list[str]:
+        bad = [r for r in value if not REPO_RE.match(r.strip())]
+        if bad:
+            raise serializers.ValidationError(
+                f'Use "owner/name" for repositories: {", ".join(bad)}.'
+            )
+        return [r.strip() for r in value]
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List services", tags=["catalog"]),
+    post=extend_schema(summary="Create a service", tags=["catalog"]),
+)
+class ServiceListCreate(generics.ListCreateAPIView):
+    serializer_class = ServiceSerializer
+    queryset = Service.objects.select_related("team").order_by("slug")
+    filterset_fields = ["team__slug", "claimed"]
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        serializer.instance = create_service(**serializer.validated_data)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read a service", tags=["catalog"]),
+    put=extend_schema(summary="Replace a service", tags=["catalog"]),
+    patch=extend_schema(summary="Update a service", tags=["catalog"]),
+)
+class ServiceDetail(generics.RetrieveUpdateAPIView):
+    serializer_class = ServiceSerializer
+    queryset = Service.objects.select_related("team")
+    lookup_field = "slug"
+
+    def perform_update(self, serializer):
+        serializer.instance = update_service(
+            service=serializer.instance, **serializer.validated_data
+        )
+
+
+urlpatterns = [
+    path("services/", ServiceListCreate.as_view(), name="api-service-list"),
+    path("services/<slug:slug>/", ServiceDetail.as_view(), name="api-service-detail"),
+]

@@ -1,0 +1,3 @@
+from . import catalog, deploys, metrics
+
+urlpatterns = [*catalog.urlpatterns, *deploys.urlpatterns, *metrics.urlpatterns]

@@ -1,0 +1,1 @@
+"""Demo data steps of the production layer (called by `seed_demo`)."""

@@ -1,0 +1,17 @@
+from .catalog import Service, Team
+from .deploys import Commit, Deploy, DeployCommit, IdempotencyKey
+from .signals_data import Alert, MetricPoint, MetricSeries
+from .webhooks import WebhookDelivery
+
+__all__ = [
+    "Alert",
+    "Commit",
+    "Deploy",
+    "DeployCommit",
+    "IdempotencyKey",
+    "MetricPoint",
+    "MetricSeries",
+    "Service",
+    "Team",
+    "WebhookDelivery",
+]

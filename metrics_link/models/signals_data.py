@@ -1,0 +1,97 @@
+"""Alerts and metric series: what production says about its own health."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Alert(models.Model):
+    class Source(models.TextChoices):
+        ALERTMANAGER = "alertmanager", "Alertmanager"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+
+    class Severity(models.TextChoices):
+        CRITICAL = "critical", "Critical"
+        WARNING = "warning", "Warning"
+        INFO = "info", "Info"
+
+    class Status(models.TextChoices):
+        FIRING = "firing", "Firing"
+        RESOLVED = "resolved", "Resolved"
+
+    source = models.CharField(max_length=20, choices=Source.choices)
+    service = models.ForeignKey(
+        "metrics_link.Service", on_delete=models.PROTECT, related_name="alerts"
+    )
+    name = models.CharField(max_length=300)
+    severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.WARNING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FIRING)
+    labels = models.JSONField(default=dict, blank=True)
+    summary = models.TextField(blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    dedupe_key = models.CharField(max_length=128, unique=True)
+    # Groups the rows of one alert across its firing/resolved notifications (fingerprint or PD id).
+    group_key = models.CharField(max_length=200, blank=True, db_index=True)
+    delivery = models.ForeignKey(
+        "metrics_link.WebhookDelivery", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["service", "starts_at"], name="alert_service_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.severity}, {self.status})"
+
+
+class MetricSeries(models.Model):
+    class Kind(models.TextChoices):
+        BUSINESS = "business", "Business"
+        SYSTEM = "system", "System"
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", "Sum (counts, revenue)"
+        MEAN = "mean", "Mean (gauges, latency)"
+
+    name = models.SlugField(max_length=100, unique=True)
+    label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BUSINESS)
+    unit = models.CharField(max_length=20, blank=True, help_text='e.g. "$", "logins", "%".')
+    aggregation = models.CharField(
+        max_length=10, choices=Aggregation.choices, default=Aggregation.SUM
+    )
+    service = models.ForeignKey(
+        "metrics_link.Service",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="metric_series",
+        help_text="Empty for company-wide series.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "metric series"
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+class MetricPoint(models.Model):
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="points")
+    ts = models.DateTimeField()
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["series", "ts"]
+        constraints = [
+            # Also the index every time-window read uses: (series, ts) range scans.
+            models.UniqueConstraint(fields=["series", "ts"], name="metric_point_unique_ts")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.ts:%Y-%m-%d %H:%M}={self.value}"

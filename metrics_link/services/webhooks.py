@@ -1,0 +1,85 @@
+"""Inbound webhooks: store first, process after commit, re-run on demand.
+
+`receive_delivery` is idempotent on (provider, key): a redelivery answers 2xx and changes nothing.
+`process_delivery` dispatches to the provider's processor; failures are kept with their error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from ..models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+# provider → processor(delivery) → status ("processed" or "ignored"). Raising marks it failed.
+# Deploy providers (github, gitlab) and alert providers (alertmanager, pagerduty) register theirs.
+PROCESSORS: dict[str, Callable[[WebhookDelivery], str]] = {}
+
+
+class TransientError(Exception):
+    """A processing failure worth retrying (database busy, lock timeout). Others are final."""
+
+
+def receive_delivery(
+    *, provider: str, key: str, event: str, headers: dict[str, str], body: bytes
+) -> tuple[WebhookDelivery, bool]:
+    """Store a verified request under its delivery key; enqueue its processing on commit.
+
+    Returns (delivery, created). A repeated key returns the stored row and enqueues nothing.
+    """
+    from ..tasks import process_delivery_task
+
+    existing = WebhookDelivery.objects.filter(provider=provider, key=key).first()
+    if existing:
+        return existing, False
+    try:
+        # Two concurrent deliveries of the same key race to this insert; the unique constraint
+        # lets exactly one win, and the loser returns the winner's row.
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                provider=provider, key=key[:200], event=event[:100], headers=headers, body=body
+            )
+            process_delivery_task.delay_on_commit(delivery.pk)
+    except IntegrityError:
+        return WebhookDelivery.objects.get(provider=provider, key=key), False
+    return delivery, True
+
+
+def process_delivery(*, delivery_id: int) -> WebhookDelivery:
+    """Run the provider's processor once. Safe to repeat: processors upsert on natural keys."""
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    processor = PROCESSORS.get(delivery.provider)
+    delivery.attempts += 1
+    if processor is None:
+        delivery.status = WebhookDelivery.Status.IGNORED
+        delivery.error = f"No processor for provider {delivery.provider!r}."
+    else:
+        try:
+            with transaction.atomic():
+                delivery.status = processor(delivery)
+                delivery.error = ""
+        except (TransientError, OperationalError) as exc:
+            delivery.error = f"retrying: {type(exc).__name__}: {exc}"[:5000]
+            delivery.save(update_fields=["attempts", "error"])
+            raise TransientError(str(exc)) from exc
+        except Exception as exc:  # a bad payload must not lose the delivery: keep the error
+            logger.warning("webhook %s failed: %s", delivery, exc, exc_info=True)
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.error = f"{type(exc).__name__}: {exc}"[:5000]
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["status", "error", "attempts", "processed_at"])
+    return delivery
+
+
+def reprocess_deliveries(*, deliveries) -> int:
+    """Admin action: process again (e.g. after a fix). Returns how many were re-run."""
+    count = 0
+    for delivery in deliveries:
+        process_delivery(delivery_id=delivery.pk)
+        count += 1
+    return count

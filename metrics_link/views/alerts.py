@@ -1,0 +1,3 @@
+"""Pages of the alerts feature."""
+
+urlpatterns: list = []

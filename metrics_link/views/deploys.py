@@ -1,0 +1,3 @@
+"""Pages of the deploys feature."""
+
+urlpatterns: list = []

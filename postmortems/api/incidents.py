@@ -1,0 +1,310 @@
+"""`/api/incidents/` and `/api/incidents/{id}/timeline/`. Translate HTTP ↔ services, nothing more."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ..models import Incident, TimelineEntry
+from ..models.incidents import Severity
+from ..selectors.incidents import get_incident_for, incident_list, timeline_for
+from ..services import incidents as incident_services
+
+User = get_user_model()
+
+
+class UserField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
+        )
+
+
+class IncidentOut(serializers.ModelSerializer):
+    services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    responders = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+    time_to_detect_seconds = serializers.SerializerMethodField()
+    time_to_mitigate_seconds = serializers.SerializerMethodField()
+    time_to_resolve_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "url",
+            "title",
+            "severity",
+            "status",
+            "visibility",
+            "impact",
+            "summary",
+            "services",
+            "commander",
+            "reporter",
+            "responders",
+            "started_at",
+            "started_at_source",
+            "detected_at",
+            "detected_at_source",
+            "mitigated_at",
+            "mitigated_at_source",
+            "resolved_at",
+            "resolved_at_source",
+            "closed_at",
+            "close_reason",
+            "duplicate_of",
+            "no_deploy_involved",
+            "origin",
+            "time_to_detect_seconds",
+            "time_to_mitigate_seconds",
+            "time_to_resolve_seconds",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_url(self, obj: Incident) -> str:
+        request = self.context.get("request")
+        return (
+            request.build_absolute_uri(obj.get_absolute_url())
+            if request
+            else obj.get_absolute_url()
+        )
+
+    def _secs(self, value) -> int | None:
+        return int(value.total_seconds()) if value is not None else None
+
+    def get_time_to_detect_seconds(self, obj: Incident) -> int | None:
+        return self._secs(obj.time_to_detect)
+
+    def get_time_to_mitigate_seconds(self, obj: Incident) -> int | None:
+        return self._secs(obj.time_to_mitigate)
+
+    def get_time_to_resolve_seconds(self, obj: Incident) -> int | None:
+        return self._secs(obj.time_to_resolve)
+
+
+class IncidentCreateIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    services = serializers.ListField(
+        child=serializers.SlugField(max_length=100),
+        min_length=1,
+        help_text="Service slugs. Unknown ones are created unclaimed.",
+    )
+    started_at = serializers.DateTimeField(required=False)
+    detected_at = serializers.DateTimeField(required=False)
+    impact = serializers.CharField(required=False, allow_blank=True, default="")
+    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(
+        choices=Incident.Visibility.choices, required=False, default="public"
+    )
+    commander = UserField(required=False, allow_null=True)
+    responders = serializers.ListField(child=UserField(), required=False, default=list)
+
+
+class IncidentUpdateIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    impact = serializers.CharField(required=False, allow_blank=True)
+    summary = serializers.CharField(required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Incident.Visibility.choices, required=False)
+    services = serializers.ListField(
+        child=serializers.SlugField(max_length=100), min_length=1, required=False
+    )
+    commander = UserField(required=False, allow_null=True)
+    responders = serializers.ListField(child=UserField(), required=False)
+    started_at = serializers.DateTimeField(required=False)
+    detected_at = serializers.DateTimeField(required=False, allow_null=True)
+    mitigated_at = serializers.DateTimeField(required=False, allow_null=True)
+    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=Incident.Status.choices,
+        required=False,
+        help_text="Moves the incident along its lifecycle; closing needs close_reason.",
+    )
+    close_reason = serializers.ChoiceField(choices=Incident.CloseReason.choices, required=False)
+    duplicate_of = serializers.IntegerField(required=False, min_value=1)
+
+
+class IncidentFilter(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[*Incident.Status.choices, ("open", "Open")], required=False
+    )
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    service = serializers.SlugField(required=False)
+    team = serializers.SlugField(required=False)
+    since = serializers.DateTimeField(required=False)
+    q = serializers.CharField(required=False)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List incidents you can see",
+        parameters=[
+            OpenApiParameter("status", str, enum=[*Incident.Status.values, "open"]),
+            OpenApiParameter("severity", str, enum=Severity.values),
+            OpenApiParameter("service", str, description="Service slug"),
+            OpenApiParameter("team", str, description="Team slug"),
+            OpenApiParameter("since", str, description="ISO 8601; incidents started at or after"),
+            OpenApiParameter("q", str, description="Words in title, summary or impact"),
+        ],
+        tags=["incidents"],
+    ),
+    post=extend_schema(
+        summary="File an incident",
+        request=IncidentCreateIn,
+        responses={201: IncidentOut},
+        tags=["incidents"],
+    ),
+)
+class IncidentListCreate(generics.ListCreateAPIView):
+    serializer_class = IncidentOut
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = IncidentFilter(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        f = params.validated_data
+        status_ = f.get("status")
+        return (
+            incident_list(
+                self.request.user,
+                status=list(Incident.OPEN_STATUSES) if status_ == "open" else status_,
+                severity=f.get("severity"),
+                service=f.get("service"),
+                team=f.get("team"),
+                since=f.get("since"),
+                text=f.get("q"),
+            )
+            .prefetch_related("responders")
+            .select_related("reporter")
+        )
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = IncidentCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        incident = incident_services.open_incident(
+            title=v["title"],
+            severity=v["severity"],
+            services=v["services"],
+            reporter=request.user,
+            commander=v.get("commander") or request.user,
+            responders=v.get("responders") or [],
+            impact=v.get("impact", ""),
+            summary=v.get("summary", ""),
+            visibility=v.get("visibility", "public"),
+            started_at=v.get("started_at"),
+            detected_at=v.get("detected_at"),
+            origin=Incident.Origin.API,
+        )
+        incident = get_incident_for(request.user, incident.pk)
+        return Response(
+            IncidentOut(incident, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read an incident", tags=["incidents"]),
+    patch=extend_schema(
+        summary="Update an incident (fields, times, status)",
+        request=IncidentUpdateIn,
+        responses={200: IncidentOut},
+        tags=["incidents"],
+    ),
+)
+class IncidentDetail(generics.GenericAPIView):
+    serializer_class = IncidentOut
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get(self, request: Request, pk: int) -> Response:
+        incident = get_incident_for(request.user, pk)
+        return Response(IncidentOut(incident, context={"request": request}).data)
+
+    def patch(self, request: Request, pk: int) -> Response:
+        incident = get_incident_for(request.user, pk)
+        data = IncidentUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        to = v.pop("status", None)
+        reason = v.pop("close_reason", "")
+        duplicate_id = v.pop("duplicate_of", None)
+        services = v.pop("services", None)
+        responders = v.pop("responders", None)
+        if v or services is not None or responders is not None:
+            incident = incident_services.update_incident(
+                incident=incident, by=request.user, services=services, responders=responders, **v
+            )
+        if to and to != incident.status:
+            duplicate_of = get_incident_for(request.user, duplicate_id) if duplicate_id else None
+            incident = incident_services.change_status(
+                incident=incident, to=to, by=request.user, reason=reason, duplicate_of=duplicate_of
+            )
+        incident = get_incident_for(request.user, pk)
+        return Response(IncidentOut(incident, context={"request": request}).data)
+
+
+class TimelineEntryOut(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TimelineEntry
+        fields = [
+            "id",
+            "at",
+            "kind",
+            "author",
+            "body",
+            "source",
+            "starred",
+            "deploy",
+            "alert",
+            "created_at",
+        ]
+
+
+class TimelineEntryIn(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    at = serializers.DateTimeField(required=False)
+    starred = serializers.BooleanField(required=False, default=False)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="An incident's timeline", tags=["incidents"]),
+    post=extend_schema(
+        summary="Add a note to the timeline",
+        request=TimelineEntryIn,
+        responses={201: TimelineEntryOut},
+        tags=["incidents"],
+    ),
+)
+class IncidentTimeline(generics.ListCreateAPIView):
+    serializer_class = TimelineEntryOut
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return timeline_for(get_incident_for(self.request.user, self.kwargs["pk"]))
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incident = get_incident_for(request.user, self.kwargs["pk"])
+        data = TimelineEntryIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = incident_services.add_note(
+            incident=incident, author=request.user, **data.validated_data
+        )
+        return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    path("incidents/", IncidentListCreate.as_view(), name="api-incident-list"),
+    path("incidents/<int:pk>/", IncidentDetail.as_view(), name="api-incident-detail"),
+    path("incidents/<int:pk>/timeline/", IncidentTimeline.as_view(), name="api-incident-timeline"),
+]

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class PostmortemsConfig(AppConfig):
+    name = "postmortems"
+    verbose_name = "Postmortems (incidents, whys, actions, reviews)"
+
+    def ready(self) -> None:
+        from . import wiring
+
+        wiring.connect()

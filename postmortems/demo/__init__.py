@@ -1,0 +1,1 @@
+"""Demo data steps of the learning layer (called by `seed_demo`)."""

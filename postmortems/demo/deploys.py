@@ -1,0 +1,7 @@
+"""Demo data step: deploys (see seed_demo). Idempotent."""
+
+from __future__ import annotations
+
+
+def run(ctx, progress) -> None:
+    progress("nothing yet")

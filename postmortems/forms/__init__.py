@@ -1,0 +1,3 @@
+from .incidents import IncidentEditForm, IncidentFilterForm, IncidentForm, NoteForm, StatusForm
+
+__all__ = ["IncidentEditForm", "IncidentFilterForm", "IncidentForm", "NoteForm", "StatusForm"]

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from metrics_link.models import Service, Team
+
+from ..models import Incident
+from ..models.incidents import SEVERITY_MEANINGS, Severity
+
+User = get_user_model()
+
+DT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format=DT_FORMAT, **kwargs)
+
+
+def _people():
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class SeverityRadio(forms.RadioSelect):
+    option_template_name = "includes/severity_option.html"
+
+
+class IncidentForm(forms.Form):
+    """Filing an incident: three required fields; everything else can come later."""
+
+    title = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "placeholder": "e.g. Logins failing for all users"}
+        ),
+    )
+    severity = forms.ChoiceField(
+        choices=[(s.value, f"{s.label}: {SEVERITY_MEANINGS[s.value]}") for s in Severity],
+        widget=SeverityRadio,
+        initial="sev2",
+    )
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.order_by("slug"),
+        to_field_name="slug",
+        help_text="Hold Ctrl or Cmd to pick several.",
+    )
+    impact = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What users and the business see"}),
+        help_text="The why chain starts from this sentence.",
+    )
+    summary = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown."
+    )
+    started_at = forms.DateTimeField(
+        required=False,
+        widget=LocalDateTimeInput(),
+        input_formats=[DT_FORMAT],
+        help_text="Leave empty for now.",
+        label="Started at",
+    )
+    commander = forms.ModelChoiceField(
+        queryset=_people(), required=False, help_text="Defaults to you."
+    )
+    responders = forms.ModelMultipleChoiceField(queryset=_people(), required=False)
+    visibility = forms.ChoiceField(
+        choices=Incident.Visibility.choices,
+        initial="public",
+        widget=forms.RadioSelect,
+        help_text="Restricted incidents are seen only by their commander, reporter and responders.",
+    )
+
+    def clean_started_at(self):
+        value = self.cleaned_data.get("started_at")
+        if value and value > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError("The start cannot be in the future.")
+        return value
+
+
+class IncidentEditForm(forms.ModelForm):
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.order_by("slug"), to_field_name="slug"
+    )
+    responders = forms.ModelMultipleChoiceField(queryset=_people(), required=False)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "severity",
+            "impact",
+            "summary",
+            "visibility",
+            "commander",
+            "reporter",
+            "started_at",
+            "detected_at",
+            "mitigated_at",
+            "resolved_at",
+        ]
+        widgets = {
+            "impact": forms.Textarea(attrs={"rows": 2}),
+            "summary": forms.Textarea(attrs={"rows": 5}),
+            "started_at": LocalDateTimeInput(),
+            "detected_at": LocalDateTimeInput(),
+            "mitigated_at": LocalDateTimeInput(),
+            "resolved_at": LocalDateTimeInput(),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("started_at", "detected_at", "mitigated_at", "resolved_at"):
+            self.fields[name].input_formats = [DT_FORMAT]
+        self.fields["commander"].queryset = _people()
+        self.fields["reporter"].queryset = _people()
+        if self.instance.pk:
+            self.fields["services"].initial = list(
+                self.instance.services.values_list("slug", flat=True)
+            )
+            self.fields["responders"].initial = list(self.instance.responders.all())
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label="Add to the timeline",
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "What happened, what you tried, what you saw. Markdown.",
+            }
+        ),
+        max_length=20000,
+    )
+    at = forms.DateTimeField(
+        required=False,
+        widget=LocalDateTimeInput(),
+        input_formats=[DT_FORMAT],
+        label="When",
+        help_text="Leave empty for now.",
+    )
+    starred = forms.BooleanField(required=False, label="Key moment")
+
+
+class StatusForm(forms.Form):
+    to = forms.ChoiceField(choices=Incident.Status.choices)
+    reason = forms.ChoiceField(choices=[("", "—"), *Incident.CloseReason.choices], required=False)
+    duplicate_of = forms.IntegerField(required=False, min_value=1, label="Duplicate of #")
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class IncidentFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, summary, impact"}),
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), ("open", "Open"), *Incident.Status.choices]
+    )
+    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
+    service = forms.ModelChoiceField(
+        required=False,
+        queryset=Service.objects.order_by("slug"),
+        to_field_name="slug",
+        empty_label="Any service",
+    )
+    team = forms.ModelChoiceField(
+        required=False,
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        empty_label="Any team",
+    )
+    sort = forms.ChoiceField(
+        required=False, choices=[("-started", "Newest first"), ("started", "Oldest first")]
+    )

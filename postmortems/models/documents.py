@@ -1,0 +1,3 @@
+"""Models of the documents feature."""
+
+from __future__ import annotations

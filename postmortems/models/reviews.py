@@ -1,0 +1,3 @@
+"""Models of the reviews feature."""
+
+from __future__ import annotations

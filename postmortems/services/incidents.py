@@ -1,0 +1,387 @@
+"""Incident lifecycle: filing, editing, status changes, timeline notes, soft delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from metrics_link.models import Service
+from metrics_link.services.catalog import get_or_create_service
+
+from ..models import Incident, TimelineEntry
+from ..models.incidents import Provenance, Severity
+from .errors import ServiceError
+
+TITLE_REQUIRED = "Give the incident a title: what is broken, in a few words."
+SERVICE_REQUIRED = "Name at least one affected service."
+TIMES_OUT_OF_ORDER = "{later} ({later_at}) cannot be before {earlier} ({earlier_at})."
+IN_FUTURE = "{field} cannot be in the future."
+ILLEGAL_TRANSITION = "An incident that is {current} cannot move to {target}."
+CLOSE_REASON_REQUIRED = "Say why the incident is closed: resolved, false alarm or duplicate."
+DUPLICATE_TARGET_REQUIRED = "A duplicate must name the incident it duplicates."
+DUPLICATE_OF_ITSELF = "An incident cannot be a duplicate of itself."
+NOTE_REQUIRED = "A note needs some text."
+
+# Which status may follow which. Reopening (back to investigating) is always allowed.
+TRANSITIONS: dict[str, set[str]] = {
+    "investigating": {"mitigated", "resolved", "closed"},
+    "mitigated": {"investigating", "resolved", "closed"},
+    "resolved": {"investigating", "mitigated", "closed"},
+    "closed": {"investigating"},
+}
+
+# Extra gates on closing (e.g. the why tree must be complete). Each is called as
+# gate(incident=..., reason=...) and returns a list of messages saying what is missing.
+CLOSE_GATES: list = []
+
+_TIME_FIELDS = [
+    ("started_at", "Start"),
+    ("detected_at", "Detection"),
+    ("mitigated_at", "Mitigation"),
+    ("resolved_at", "Resolution"),
+]
+
+
+def _fmt(dt: datetime) -> str:
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def validate_times(values: dict[str, datetime | None]) -> None:
+    """Times must be in order: started ≤ detected, started ≤ mitigated ≤ resolved."""
+    errors: dict[str, list[str]] = {}
+    now = timezone.now() + timedelta(minutes=5)  # tolerate clock skew
+    for field, label in _TIME_FIELDS:
+        value = values.get(field)
+        if value and value > now:
+            errors.setdefault(field, []).append(IN_FUTURE.format(field=label))
+    started = values.get("started_at")
+    pairs = [
+        ("started_at", "detected_at"),
+        ("started_at", "mitigated_at"),
+        ("started_at", "resolved_at"),
+        ("mitigated_at", "resolved_at"),
+    ]
+    labels = dict(_TIME_FIELDS)
+    for earlier, later in pairs:
+        a, b = values.get(earlier), values.get(later)
+        if a and b and b < a:
+            errors.setdefault(later, []).append(
+                TIMES_OUT_OF_ORDER.format(
+                    later=labels[later],
+                    later_at=_fmt(b),
+                    earlier=labels[earlier],
+                    earlier_at=_fmt(a),
+                )
+            )
+    if not started:
+        errors.setdefault("started_at", []).append("The start time is required.")
+    if errors:
+        raise ServiceError(errors)
+
+
+def add_timeline_entry(
+    *,
+    incident: Incident,
+    body: str,
+    kind: str = TimelineEntry.Kind.NOTE,
+    author=None,
+    at: datetime | None = None,
+    source: str = TimelineEntry.Source.HUMAN,
+    deploy=None,
+    alert=None,
+    dedupe_key: str = "",
+    starred: bool = False,
+) -> TimelineEntry:
+    """Add one entry. Machine entries with a `dedupe_key` are added once, however often called."""
+    if dedupe_key:
+        entry, _ = TimelineEntry.objects.get_or_create(
+            incident=incident,
+            dedupe_key=dedupe_key,
+            defaults={
+                "body": body,
+                "kind": kind,
+                "author": author,
+                "at": at or timezone.now(),
+                "source": source,
+                "deploy": deploy,
+                "alert": alert,
+                "starred": starred,
+            },
+        )
+        return entry
+    return TimelineEntry.objects.create(
+        incident=incident,
+        body=body,
+        kind=kind,
+        author=author,
+        at=at or timezone.now(),
+        source=source,
+        deploy=deploy,
+        alert=alert,
+        starred=starred,
+    )
+
+
+def _resolve_services(slugs_or_services: Iterable[Any]) -> list[Service]:
+    services = []
+    for item in slugs_or_services:
+        services.append(
+            item if isinstance(item, Service) else get_or_create_service(slug=str(item))
+        )
+    return services
+
+
+@transaction.atomic
+def open_incident(
+    *,
+    title: str,
+    severity: str,
+    services: Iterable[Any],
+    reporter=None,
+    commander=None,
+    responders: Iterable[Any] = (),
+    impact: str = "",
+    summary: str = "",
+    visibility: str = Incident.Visibility.PUBLIC,
+    started_at: datetime | None = None,
+    started_at_source: str = Provenance.HUMAN,
+    detected_at: datetime | None = None,
+    detected_at_source: str = Provenance.HUMAN,
+    origin: str = Incident.Origin.WEB,
+) -> Incident:
+    """File an incident. Only title, severity and one service are required; start defaults to now."""
+    title = (title or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not title:
+        errors["title"] = [TITLE_REQUIRED]
+    if severity not in Severity.values:
+        errors["severity"] = ["Choose a severity from sev1 (critical) to sev4 (low)."]
+    service_list = _resolve_services(services)
+    if not service_list:
+        errors["services"] = [SERVICE_REQUIRED]
+    if errors:
+        raise ServiceError(errors)
+    now = timezone.now()
+    started_at = started_at or now
+    detected_at = detected_at or (now if detected_at_source == Provenance.HUMAN else started_at)
+    if detected_at < started_at:
+        detected_at = started_at if detected_at_source == Provenance.HUMAN else detected_at
+    validate_times({"started_at": started_at, "detected_at": detected_at})
+    incident = Incident.objects.create(
+        title=title,
+        severity=severity,
+        impact=impact.strip(),
+        summary=summary.strip(),
+        visibility=visibility,
+        started_at=started_at,
+        started_at_source=started_at_source,
+        detected_at=detected_at,
+        detected_at_source=detected_at_source,
+        reporter=reporter,
+        commander=commander or reporter,
+        origin=origin,
+    )
+    incident.services.set(service_list)
+    if responders:
+        incident.responders.set(list(responders))
+    who = reporter.get_username() if reporter else "an alert" if origin == "alert" else "someone"
+    add_timeline_entry(
+        incident=incident,
+        kind=TimelineEntry.Kind.STATUS,
+        body=f"Incident filed by {who} as {severity.upper()}: investigating.",
+        author=reporter,
+        at=now,
+        source=TimelineEntry.Source.MACHINE,
+    )
+    transaction.on_commit(lambda: incident_opened(incident.pk))
+    return incident
+
+
+# Hooks run on commit after an incident is opened or its start time changes (e.g. suspects issue
+# adds the deploys in the window to the timeline). Each takes the incident id.
+ON_OPENED: list = []
+ON_START_CHANGED: list = []
+
+
+def incident_opened(incident_id: int) -> None:
+    for hook in ON_OPENED:
+        hook(incident_id)
+
+
+EDITABLE_FIELDS = {
+    "title",
+    "summary",
+    "impact",
+    "severity",
+    "visibility",
+    "commander",
+    "reporter",
+    "started_at",
+    "detected_at",
+    "mitigated_at",
+    "resolved_at",
+}
+
+
+@transaction.atomic
+def update_incident(
+    *,
+    incident: Incident,
+    by,
+    services: Iterable[Any] | None = None,
+    responders: Iterable[Any] | None = None,
+    **changes: Any,
+) -> Incident:
+    """Edit fields. Time changes are validated in order and logged to the timeline."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if "title" in changes and not (changes["title"] or "").strip():
+        raise ServiceError({"title": [TITLE_REQUIRED]})
+    times = {f: changes.get(f, getattr(incident, f)) for f, _ in _TIME_FIELDS}
+    validate_times(times)
+    logged: list[str] = []
+    start_changed = False
+    for field, value in changes.items():
+        old = getattr(incident, field)
+        if old == value:
+            continue
+        setattr(incident, field, value)
+        if field.endswith("_at"):
+            setattr(incident, f"{field}_source", Provenance.HUMAN)
+            label = dict(_TIME_FIELDS)[field]
+            logged.append(
+                f"{label} time set to {_fmt(value)}" if value else f"{label} time cleared"
+            )
+            start_changed |= field == "started_at"
+        elif field == "severity":
+            logged.append(f"Severity changed from {str(old).upper()} to {str(value).upper()}")
+        elif field == "visibility":
+            logged.append(f"Visibility changed to {value}")
+    incident.save()
+    if services is not None:
+        service_list = _resolve_services(services)
+        if not service_list:
+            raise ServiceError({"services": [SERVICE_REQUIRED]})
+        incident.services.set(service_list)
+    if responders is not None:
+        incident.responders.set(list(responders))
+    for line in logged:
+        add_timeline_entry(
+            incident=incident,
+            kind=TimelineEntry.Kind.EDIT,
+            body=f"{line}.",
+            author=by,
+            source=TimelineEntry.Source.MACHINE,
+        )
+    if start_changed:
+        transaction.on_commit(lambda: [hook(incident.pk) for hook in ON_START_CHANGED])
+    return incident
+
+
+@transaction.atomic
+def change_status(
+    *,
+    incident: Incident,
+    to: str,
+    by,
+    reason: str = "",
+    duplicate_of: Incident | None = None,
+    at: datetime | None = None,
+    note: str = "",
+) -> Incident:
+    """Move an incident along investigating → mitigated → resolved → closed (or reopen it)."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    current = incident.status
+    if to not in TRANSITIONS.get(current, set()):
+        raise ServiceError(ILLEGAL_TRANSITION.format(current=current, target=to))
+    now = at or timezone.now()
+    if to == Incident.Status.CLOSED:
+        if reason not in Incident.CloseReason.values:
+            raise ServiceError({"reason": [CLOSE_REASON_REQUIRED]})
+        if reason == Incident.CloseReason.DUPLICATE:
+            if duplicate_of is None:
+                raise ServiceError({"duplicate_of": [DUPLICATE_TARGET_REQUIRED]})
+            if duplicate_of.pk == incident.pk:
+                raise ServiceError({"duplicate_of": [DUPLICATE_OF_ITSELF]})
+        if reason == Incident.CloseReason.RESOLVED:
+            missing = [m for gate in CLOSE_GATES for m in gate(incident=incident, reason=reason)]
+            if missing:
+                raise ServiceError(missing)
+        incident.close_reason = reason
+        incident.duplicate_of = duplicate_of if reason == Incident.CloseReason.DUPLICATE else None
+        incident.closed_at = now
+        # Closing implies the problem is over: fill the missing milestones with the closing time.
+        if reason == Incident.CloseReason.RESOLVED and not incident.resolved_at:
+            incident.resolved_at = now
+            incident.resolved_at_source = Provenance.HUMAN
+    elif to == Incident.Status.INVESTIGATING:
+        incident.closed_at = None
+        incident.close_reason = ""
+        incident.duplicate_of = None
+    if to == Incident.Status.MITIGATED and not incident.mitigated_at:
+        incident.mitigated_at = now
+        incident.mitigated_at_source = Provenance.HUMAN
+    if to == Incident.Status.RESOLVED:
+        incident.resolved_at = incident.resolved_at or now
+        incident.mitigated_at = incident.mitigated_at or incident.resolved_at
+    validate_times({f: getattr(incident, f) for f, _ in _TIME_FIELDS})
+    incident.status = to
+    incident.save()
+    words = {
+        "investigating": "Reopened: investigating"
+        if current in ("resolved", "closed")
+        else "Investigating",
+        "mitigated": "Mitigated",
+        "resolved": "Resolved",
+        "closed": {
+            "resolved": "Closed",
+            "false_alarm": "Closed as a false alarm",
+            "duplicate": f"Closed as a duplicate of #{duplicate_of.pk if duplicate_of else ''}",
+        }.get(reason, "Closed"),
+    }
+    body = f"{words[to]}."
+    if note.strip():
+        body += f" {note.strip()}"
+    add_timeline_entry(
+        incident=incident,
+        kind=TimelineEntry.Kind.STATUS,
+        body=body,
+        author=by,
+        at=now,
+        source=TimelineEntry.Source.HUMAN if by else TimelineEntry.Source.MACHINE,
+    )
+    return incident
+
+
+def add_note(
+    *, incident: Incident, author, body: str, at: datetime | None = None, starred: bool = False
+) -> TimelineEntry:
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError({"body": [NOTE_REQUIRED]})
+    if at and at > timezone.now() + timedelta(minutes=5):
+        raise ServiceError({"at": [IN_FUTURE.format(field="A note's time")]})
+    return add_timeline_entry(incident=incident, body=body, author=author, at=at, starred=starred)
+
+
+def set_starred(*, entry: TimelineEntry, starred: bool) -> TimelineEntry:
+    if entry.starred != starred:
+        entry.starred = starred
+        entry.save(update_fields=["starred"])
+    return entry
+
+
+@transaction.atomic
+def delete_incident(*, incident: Incident, by) -> Incident:
+    """Soft delete: hidden everywhere, kept in the database and its history."""
+    incident.is_deleted = True
+    incident.deleted_at = timezone.now()
+    incident._change_reason = f"deleted by {by.get_username() if by else 'system'}"
+    incident.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    return incident

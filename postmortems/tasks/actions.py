@@ -1,0 +1,3 @@
+"""Celery tasks of the actions feature."""
+
+__all__: list[str] = []

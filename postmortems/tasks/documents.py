@@ -1,0 +1,3 @@
+"""Celery tasks of the documents feature."""
+
+__all__: list[str] = []

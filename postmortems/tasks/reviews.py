@@ -1,0 +1,3 @@
+"""Celery tasks of the reviews feature."""
+
+__all__: list[str] = []

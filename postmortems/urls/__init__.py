@@ -1,0 +1,14 @@
+"""Page URLs of the learning layer, one module per feature (each owns its own list)."""
+
+from . import actions, documents, incidents, me, reviews, whys
+
+app_name = "postmortems"
+
+urlpatterns = [
+    *incidents.urlpatterns,
+    *whys.urlpatterns,
+    *actions.urlpatterns,
+    *documents.urlpatterns,
+    *reviews.urlpatterns,
+    *me.urlpatterns,
+]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from ..selectors.home import home_panels
+from ..selectors.incidents import open_incidents_for, recent_timeline_for
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    incidents = list(open_incidents_for(request.user))
+    context = {
+        "nav": "home",
+        "open_incidents": incidents,
+        "recent_entries": list(recent_timeline_for(request.user, limit=12)),
+        "panels": home_panels(request.user),
+    }
+    return render(request, "postmortems/home.html", context)
+
+
+@login_not_required
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers, else 503. For load balancers; no sign-in."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any database failure means unhealthy
+        return JsonResponse({"status": "unavailable", "database": str(exc)[:200]}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

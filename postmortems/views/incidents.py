@@ -1,0 +1,202 @@
+"""Incident pages: list, file, detail (composed of sections), edit, history, status, notes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..forms import IncidentEditForm, IncidentFilterForm, IncidentForm, NoteForm, StatusForm
+from ..models import Incident, TimelineEntry
+from ..selectors.incidents import get_incident_for, incident_list, timeline_for
+from ..selectors.sections import incident_sections
+from ..services import incidents as incident_services
+from .utils import apply_service_errors, error_text
+
+
+def incident_list_view(request: HttpRequest) -> HttpResponse:
+    form = IncidentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    status = filters.get("status") or None
+    qs = incident_list(
+        request.user,
+        status=list(Incident.OPEN_STATUSES) if status == "open" else status,
+        severity=filters.get("severity") or None,
+        service=filters["service"].slug if filters.get("service") else None,
+        team=filters["team"].slug if filters.get("team") else None,
+        text=filters.get("q") or None,
+        sort=filters.get("sort") or "-started",
+    )
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "postmortems/incident_list.html",
+        {"nav": "incidents", "form": form, "page_obj": page, "incidents": page.object_list},
+    )
+
+
+def incident_create(request: HttpRequest) -> HttpResponse:
+    form = IncidentForm(request.POST or None, initial={"commander": request.user})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = incident_services.open_incident(
+                title=data["title"],
+                severity=data["severity"],
+                services=list(data["services"]),
+                reporter=request.user,
+                commander=data.get("commander") or request.user,
+                responders=list(data.get("responders") or []),
+                impact=data.get("impact") or "",
+                summary=data.get("summary") or "",
+                visibility=data.get("visibility") or "public",
+                started_at=data.get("started_at"),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Incident #{incident.pk} filed. Add notes as you go.")
+            return redirect(incident)
+    return render(request, "postmortems/incident_form.html", {"nav": "incidents", "form": form})
+
+
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    sections = incident_sections(incident, request.user)
+    return render(
+        request,
+        "postmortems/incident_detail.html",
+        {
+            "nav": "incidents",
+            "incident": incident,
+            "main_sections": [(s, c) for s, c in sections if s.column == "main"],
+            "side_sections": [(s, c) for s, c in sections if s.column == "side"],
+            "status_form": StatusForm(),
+            "next_statuses": sorted(incident_services.TRANSITIONS[incident.status]),
+        },
+    )
+
+
+def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    form = IncidentEditForm(request.POST or None, instance=incident)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        services = data.pop("services")
+        responders = data.pop("responders")
+        try:
+            incident_services.update_incident(
+                incident=incident,
+                by=request.user,
+                services=list(services),
+                responders=list(responders),
+                **data,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(incident)
+    return render(
+        request,
+        "postmortems/incident_edit.html",
+        {"nav": "incidents", "form": form, "incident": incident},
+    )
+
+
+def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    records = list(incident.history.select_related("history_user").order_by("-history_date")[:200])
+    changes = []
+    for record in records:
+        prev = record.prev_record
+        diff = record.diff_against(prev).changes if prev else []
+        changes.append({"record": record, "changes": diff, "created": prev is None})
+    return render(
+        request,
+        "postmortems/incident_history.html",
+        {"nav": "incidents", "incident": incident, "changes": changes},
+    )
+
+
+@require_POST
+def incident_status(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid status.")
+        return redirect(incident)
+    data = form.cleaned_data
+    duplicate_of = None
+    if data.get("duplicate_of"):
+        duplicate_of = (
+            Incident.objects.visible_to(request.user).filter(pk=data["duplicate_of"]).first()
+        )
+        if duplicate_of is None:
+            messages.error(request, f"There is no incident #{data['duplicate_of']} you can see.")
+            return redirect(incident)
+    try:
+        incident_services.change_status(
+            incident=incident,
+            to=data["to"],
+            by=request.user,
+            reason=data.get("reason") or "",
+            duplicate_of=duplicate_of,
+            note=data.get("note") or "",
+        )
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"Incident is now {data['to']}.")
+    return redirect(incident)
+
+
+@require_POST
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    form = NoteForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            incident_services.add_note(
+                incident=incident,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                at=form.cleaned_data.get("at"),
+                starred=form.cleaned_data.get("starred", False),
+            )
+            form = NoteForm()
+        except ValidationError as exc:
+            error = error_text(exc)
+    if request.htmx:
+        return render(
+            request,
+            "postmortems/incident/_timeline.html#timeline",
+            {
+                "incident": incident,
+                "entries": list(timeline_for(incident)),
+                "note_form": form,
+                "note_error": error,
+            },
+            status=200 if not (form.errors or error) else 422,
+        )
+    if error or form.errors:
+        messages.error(request, error or "The note needs some text.")
+    return redirect(incident.get_absolute_url() + "#timeline")
+
+
+@require_POST
+def toggle_star(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    entry = get_object_or_404(TimelineEntry, pk=entry_id, incident=incident, is_deleted=False)
+    incident_services.set_starred(entry=entry, starred=request.POST.get("starred") == "1")
+    if request.htmx:
+        return render(
+            request,
+            "postmortems/incident/_timeline.html#entry",
+            {"incident": incident, "entry": entry},
+        )
+    return redirect(incident.get_absolute_url() + f"#entry-{entry.pk}")

@@ -1,0 +1,152 @@
+"""Factories that always build a valid graph: a service has a team with a manager; an incident has a service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from metrics_link.models import Commit, Deploy, Service, Team
+from postmortems.models import ActionItem, Incident, TimelineEntry, WhyNode
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class TeamFactory(DjangoModelFactory):
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    manager = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def members(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.members.set(extracted)
+
+
+class ServiceFactory(DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    slug = factory.Sequence(lambda n: f"svc-{n}")
+    name = factory.LazyAttribute(lambda s: s.slug.replace("-", " ").title())
+    team = factory.SubFactory(TeamFactory)
+    repositories = factory.LazyAttribute(lambda s: [f"acme/{s.slug}"])
+    claimed = True
+
+
+class IncidentFactory(DjangoModelFactory):
+    class Meta:
+        model = Incident
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Something broke #{n}")
+    severity = "sev2"
+    impact = "Users could not do the thing."
+    started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=2))
+    detected_at = factory.LazyAttribute(lambda i: i.started_at + timedelta(minutes=5))
+    commander = factory.SubFactory(UserFactory)
+    reporter = factory.SelfAttribute("commander")
+
+    class Params:
+        restricted = factory.Trait(visibility=Incident.Visibility.RESTRICTED)
+        resolved = factory.Trait(
+            status=Incident.Status.RESOLVED,
+            mitigated_at=factory.LazyAttribute(lambda i: i.started_at + timedelta(minutes=30)),
+            resolved_at=factory.LazyAttribute(lambda i: i.started_at + timedelta(minutes=60)),
+        )
+
+    @factory.post_generation
+    def services(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        obj.services.set(extracted if extracted is not None else [ServiceFactory()])
+
+    @factory.post_generation
+    def responders(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.responders.set(extracted)
+
+
+class TimelineEntryFactory(DjangoModelFactory):
+    class Meta:
+        model = TimelineEntry
+
+    incident = factory.SubFactory(IncidentFactory)
+    at = factory.LazyFunction(timezone.now)
+    body = factory.Sequence(lambda n: f"Note {n}")
+    author = factory.SelfAttribute("incident.commander")
+
+
+class CommitFactory(DjangoModelFactory):
+    class Meta:
+        model = Commit
+
+    repository = "acme/web"
+    sha = factory.Sequence(lambda n: f"{n:040x}")
+    author = factory.Faker("name")
+    message = factory.Sequence(lambda n: f"Change number {n}")
+    committed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=3))
+    push_seq = factory.Sequence(lambda n: n)
+
+
+class DeployFactory(DjangoModelFactory):
+    class Meta:
+        model = Deploy
+
+    service = factory.SubFactory(ServiceFactory)
+    environment = "production"
+    repository = factory.LazyAttribute(lambda d: (d.service.repositories or [""])[0])
+    sha = factory.Sequence(lambda n: f"{n + 1000:040x}")
+    version = factory.Sequence(lambda n: f"v1.{n}.0")
+    status = Deploy.Status.SUCCESS
+    finished_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=3))
+    started_at = factory.LazyAttribute(lambda d: d.finished_at - timedelta(minutes=4))
+    deployer = "ci-bot"
+    provider = Deploy.Provider.API
+
+
+class WhyNodeFactory(DjangoModelFactory):
+    class Meta:
+        model = WhyNode
+
+    incident = factory.SubFactory(IncidentFactory)
+    parent = None
+    level = factory.LazyAttribute(lambda n: n.parent.level + 1 if n.parent else 1)
+    question = factory.LazyAttribute(lambda n: f"Why did {n.incident.impact.rstrip('.').lower()}?")
+    answer = factory.Sequence(lambda n: f"Cause {n}")
+    category = "code"
+
+
+class ActionItemFactory(DjangoModelFactory):
+    class Meta:
+        model = ActionItem
+
+    title = factory.Sequence(lambda n: f"Fix thing {n}")
+    owner = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    due_on = factory.LazyFunction(lambda: (timezone.now() + timedelta(days=14)).date())
+    priority = "p2"
+    type = "prevent"
