@@ -12,11 +12,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
-        parser.add_argument("--no-serve", action="store_true", help="Prepare only; do not start the server.")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Prepare only; do not start the server."
+        )
 
     def handle(self, *args, **opts):
         if not settings.DEBUG:
-            raise CommandError("`demo` is for the embedded run (DEBUG on). In production use migrate + gunicorn.")
+            raise CommandError(
+                "`demo` is for the embedded run (DEBUG on). In production use migrate + gunicorn."
+            )
         self.stdout.write("Migrating the database…")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Loading demo data…")
