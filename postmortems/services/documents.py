@@ -542,7 +542,9 @@ def _update_search_vector(version: PostmortemVersion) -> None:
 
 
 @transaction.atomic
-def publish(*, postmortem: Postmortem, by) -> PostmortemVersion:
+def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVersion:
+    """Freeze the draft as the next immutable version. `notify=False` (demo seeding, backfills)
+    skips the email and Slack message."""
     pm = _locked(postmortem)
     incident = pm.incident
     if pm.status != Postmortem.Status.IN_REVIEW:
@@ -575,6 +577,8 @@ def publish(*, postmortem: Postmortem, by) -> PostmortemVersion:
 
     from ..tasks.documents import post_to_slack_task, send_publication_email_task
 
+    if not notify:
+        return version
     send_publication_email_task.delay_on_commit(version.pk)
     if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
         post_to_slack_task.delay_on_commit(version.pk)
