@@ -63,10 +63,13 @@ class ReviewStateOut(serializers.Serializer):
     incident = serializers.IntegerField(source="incident_id")
     status = serializers.CharField()
     round = serializers.IntegerField()
-    reviewers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    reviewers = serializers.SerializerMethodField()
     approvals = serializers.SerializerMethodField()
     approvals_required = serializers.SerializerMethodField()
     latest_version = serializers.IntegerField(source="latest_version.number", allow_null=True)
+
+    def get_reviewers(self, obj) -> list[str]:
+        return [u.get_username() for u in obj.reviewers.all()]
 
     def get_approvals(self, obj) -> int:
         return len(svc.approvals_in_round(obj))
