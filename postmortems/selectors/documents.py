@@ -187,6 +187,9 @@ def _fallback_snippet(text: str, words: list[str], width: int = 220) -> str:
     lower = plain.lower()
     hits = [lower.find(w.lower()) for w in words if w and lower.find(w.lower()) >= 0]
     start = max(0, min(hits) - width // 3) if hits else 0
+    if start > 0:  # begin on a word boundary
+        space = plain.find(" ", start)
+        start = space + 1 if 0 <= space < min(hits) else start
     window = plain[start : start + width]
     if start > 0:
         window = "…" + window

@@ -178,7 +178,7 @@ def _gen_timeline(incident: Incident) -> str:
         return "_No timeline entries were recorded._"
     starred = [e for e in entries if e.starred]
     lines = []
-    if starred:
+    if starred and len(starred) < len(entries):
         lines.append("**Key moments**")
         lines.append("")
         lines += [f"- **{_fmt_dt(e.at)}** — {_one_line(e.body)}" for e in starred]
