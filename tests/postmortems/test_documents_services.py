@@ -7,8 +7,8 @@ from django.core import mail
 
 from postmortems.models.documents import Postmortem, PostmortemEvent, PostmortemVersion
 from postmortems.services import documents as svc
-from postmortems.tasks import documents as tasks
 from postmortems.services.errors import ServiceError
+from postmortems.tasks import documents as tasks
 from tests.factories import (
     ActionItemFactory,
     IncidentFactory,
