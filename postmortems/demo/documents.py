@@ -146,7 +146,18 @@ def run(ctx, progress) -> None:
         if slug in SUMMARIES:
             texts["summary"] = SUMMARIES[slug] + " " + (incident.impact or "")
         if index == 0:  # one draft
-            _write(pm, author, {"went_well": SHORT_WRITTEN["went_well"]})
+            _write(
+                pm,
+                author,
+                {
+                    "went_well": SHORT_WRITTEN["went_well"],
+                    # A draft still being worded: the editor shows the blameless notes beside it.
+                    "went_poorly": (
+                        "- We should have caught the missing limit in review.\n"
+                        "- The dashboard failed to show the queue depth per worker."
+                    ),
+                },
+            )
             continue
         pm = _write(pm, author, texts)
         if index == 1:  # one in review

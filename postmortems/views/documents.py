@@ -260,7 +260,8 @@ class LibraryFilterForm(forms.Form):
 
 def library(request: HttpRequest) -> HttpResponse:
     form = LibraryFilterForm(request.GET or None, years=sel.library_years(request.user))
-    data = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # invalid filters are dropped one by one; the valid ones still apply
+    data = getattr(form, "cleaned_data", {})
     q = data.get("q") or ""
     qs = sel.library_queryset(
         request.user,
