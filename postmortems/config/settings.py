@@ -141,6 +141,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="postmortems@localhost")
 ALL_STAFF_EMAIL = env.str("ALL_STAFF_EMAIL", default="all-staff@localhost")
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+# Approvals a postmortem needs before publishing, per incident severity.
+POSTMORTEM_APPROVALS_REQUIRED = {"sev1": 2, "sev2": 1, "sev3": 1, "sev4": 0}
 
 # Webhook secrets. Empty means the endpoint refuses everything (401/403): nothing is ever stored unsigned.
 GITHUB_WEBHOOK_SECRET = env.str("GITHUB_WEBHOOK_SECRET", default="")

@@ -1,16 +1,407 @@
-"""Reads for the postmortem documents feature (issue 7)."""
+"""Reads for the postmortem documents feature (issue 7).
+
+Visibility is never decided here: every read starts from `Incident.objects.visible_to(user)`
+(or `get_incident_for`), so a restricted incident's postmortem is absent from pages, library,
+search results and counts, the feed and the home panel for anyone who is not its people.
+"""
 
 from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+
+from ..models import Incident, WhyNode
+from ..models.documents import (
+    GENERATED_KEYS,
+    SECTIONS,
+    Postmortem,
+    PostmortemEvent,
+    PostmortemVersion,
+)
+from .incidents import get_incident_for
+
+__all__ = [
+    "get_incident_for",
+    "get_postmortem_for",
+    "library_queryset",
+    "postmortem_section",
+    "published_postmortem_urls",
+]
+
+# ---------------------------------------------------------------------------
+# Accessors
+# ---------------------------------------------------------------------------
+
+
+def get_postmortem_for(user, incident_pk, *, published: bool = False) -> Postmortem:
+    """The incident's postmortem if the user may see the incident, else 404."""
+    incident = get_incident_for(user, incident_pk)
+    pm = (
+        Postmortem.objects.select_related(
+            "incident", "latest_version__published_by", "submitted_by"
+        )
+        .filter(incident=incident)
+        .first()
+    )
+    if pm is None or (published and pm.latest_version_id is None):
+        raise Http404("No published postmortem.")
+    pm.incident = incident  # keep the prefetched services/people
+    return pm
+
+
+def published_versions_for(user) -> QuerySet[PostmortemVersion]:
+    """The latest published version of every postmortem the user may see."""
+    return PostmortemVersion.objects.filter(
+        postmortem__latest_version=F("pk"),
+        postmortem__incident__in=Incident.objects.visible_to(user).values("pk"),
+    )
 
 
 def published_postmortem_urls(incident_ids) -> dict[int, str]:
     """{incident_id: url of its latest published postmortem} for those that have one.
 
     Callers must pass only incidents the reader may see (the reviews feature uses it for the
-    incidents of the week). Filled in by the postmortem feature; empty until then."""
-    return {}
+    incidents of the week)."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = Postmortem.objects.filter(incident_id__in=ids, latest_version__isnull=False).values_list(
+        "incident_id", flat=True
+    )
+    return {i: reverse("postmortems:postmortem-detail", args=[i]) for i in rows}
+
+
+# ---------------------------------------------------------------------------
+# Incident page section and editor
+# ---------------------------------------------------------------------------
 
 
 def postmortem_section(incident, user) -> dict | None:
-    """Context of the incident page's section, or None to hide it."""
-    return None
+    """Context of the incident page's section: status of its postmortem and the next step."""
+    pm = (
+        Postmortem.objects.filter(incident=incident)
+        .select_related("latest_version__published_by")
+        .first()
+    )
+    return {"incident": incident, "postmortem": pm}
+
+
+def editor_context(pm: Postmortem, user) -> dict:
+    from ..services.documents import (
+        approvals_in_round,
+        approvals_required,
+        blameless_findings,
+        get_default_template,
+    )
+
+    template = get_default_template()
+    findings = blameless_findings(pm)
+    sections = []
+    for key, title in SECTIONS:
+        text = pm.sections.get(key) or ""
+        sections.append(
+            {
+                "key": key,
+                "title": title,
+                "text": text,
+                "help": template.help_for(key),
+                "generated": key in GENERATED_KEYS,
+                "edited": key in pm.edited_sections,
+                "findings": [
+                    {
+                        "rule": f.rule,
+                        "severity": f.severity,
+                        "quote": text[f.start : f.end],
+                        "message": f.message,
+                        "suggestion": f.suggestion,
+                    }
+                    for f in findings.get(key, [])
+                ],
+            }
+        )
+    reviewers = list(pm.reviewers.all())
+    approved = approvals_in_round(pm)
+    events = list(pm.events.select_related("by").order_by("-at", "-id")[:50])
+    high = sum(1 for s in sections for f in s["findings"] if f["severity"] == "high")
+    return {
+        "postmortem": pm,
+        "incident": pm.incident,
+        "sections": sections,
+        "reviewers": [{"user": r, "approved": r.pk in approved} for r in reviewers],
+        "is_reviewer": any(r.pk == user.pk for r in reviewers),
+        "approvals": len(approved),
+        "approvals_needed": approvals_required(pm.incident.severity),
+        "events": events,
+        "findings_total": sum(len(s["findings"]) for s in sections),
+        "findings_high": high,
+        "versions": list(pm.versions.select_related("published_by").order_by("-number")),
+    }
+
+
+def reviewer_choices(incident):
+    """People who may be named reviewers: anyone active; restricted incidents: its people only."""
+    from django.contrib.auth import get_user_model
+
+    qs = get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+    if incident.is_restricted:
+        qs = qs.filter(Q(pk__in=incident.people_ids()) | Q(is_superuser=True))
+    return qs
+
+
+# ---------------------------------------------------------------------------
+# Library: filters, full-text search, snippets
+# ---------------------------------------------------------------------------
+
+MARK_OPEN, MARK_CLOSE = "\x02", "\x03"  # sentinels: the snippet is escaped, then marked
+
+
+@dataclass
+class LibraryResult:
+    version: PostmortemVersion
+    incident: Incident
+    snippet: str  # safe HTML: escaped text with <mark> around the matches
+    categories: list[str]
+
+
+def _marked_html(text: str) -> str:
+    escaped = html.escape(text)
+    return escaped.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>")
+
+
+_MD_NOISE = re.compile(r"[#*_`|>\[\]]+")
+
+
+def _plain(text: str) -> str:
+    return " ".join(_MD_NOISE.sub(" ", text or "").split())
+
+
+def _fallback_snippet(text: str, words: list[str], width: int = 220) -> str:
+    """SQLite: a window around the first match, matches marked."""
+    plain = _plain(text)
+    lower = plain.lower()
+    hits = [lower.find(w.lower()) for w in words if w and lower.find(w.lower()) >= 0]
+    start = max(0, min(hits) - width // 3) if hits else 0
+    if start > 0:  # begin on a word boundary
+        space = plain.find(" ", start)
+        start = space + 1 if 0 <= space < min(hits) else start
+    window = plain[start : start + width]
+    if start > 0:
+        window = "…" + window
+    if start + width < len(plain):
+        window += "…"
+    if words:
+        pattern = re.compile("|".join(re.escape(w) for w in words if w), re.IGNORECASE)
+        window = pattern.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}", window)
+    return _marked_html(window)
+
+
+def library_queryset(
+    user,
+    *,
+    q: str = "",
+    service: str = "",
+    team: str = "",
+    severity: str = "",
+    category: str = "",
+    year: int | None = None,
+) -> QuerySet[PostmortemVersion]:
+    """Latest published versions the user may see, filtered; ranked when searching."""
+    qs = published_versions_for(user)
+    incidents = Incident.objects.all()
+    narrowed = False
+    if service:
+        incidents, narrowed = incidents.filter(services__slug=service), True
+    if team:
+        incidents, narrowed = incidents.filter(services__team__slug=team), True
+    if severity:
+        incidents, narrowed = incidents.filter(severity=severity), True
+    if year:
+        incidents, narrowed = incidents.filter(started_at__year=year), True
+    if category:
+        incidents = incidents.filter(
+            pk__in=WhyNode.objects.filter(category=category, is_deleted=False).values("incident_id")
+        )
+        narrowed = True
+    if narrowed:
+        qs = qs.filter(postmortem__incident__in=incidents.values("pk"))
+    q = (q or "").strip()[:200]
+    if q:
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+
+            query = SearchQuery(q, search_type="websearch", config="english")
+            qs = (
+                qs.filter(search_vector=query)
+                .annotate(
+                    rank=SearchRank(F("search_vector"), query),
+                    headline=SearchHeadline(
+                        "markdown",
+                        query,
+                        config="english",
+                        start_sel=MARK_OPEN,
+                        stop_sel=MARK_CLOSE,
+                        max_words=40,
+                        min_words=20,
+                        max_fragments=2,
+                        fragment_delimiter=" … ",
+                    ),
+                )
+                .order_by("-rank", "-published_at", "-id")
+            )
+        else:
+            for word in q.split()[:8]:
+                qs = qs.filter(Q(title__icontains=word) | Q(markdown__icontains=word))
+            qs = qs.order_by("-published_at", "-id")
+    else:
+        qs = qs.order_by("-published_at", "-id")
+    return qs.select_related("postmortem__incident", "published_by").prefetch_related(
+        "postmortem__incident__services"
+    )
+
+
+def library_results(versions, q: str = "") -> list[LibraryResult]:
+    """Turn one page of versions into results with snippets and cause categories (1 query)."""
+    versions = list(versions)
+    incident_ids = [v.postmortem.incident_id for v in versions]
+    cats: dict[int, set[str]] = {}
+    labels = dict(WhyNode.Category.choices)
+    for incident_id, category in (
+        WhyNode.objects.filter(incident_id__in=incident_ids, is_deleted=False)
+        .exclude(category="")
+        .values_list("incident_id", "category")
+        .distinct()
+    ):
+        cats.setdefault(incident_id, set()).add(labels.get(category, category))
+    words = (q or "").split()[:8]
+    results = []
+    for v in versions:
+        headline = getattr(v, "headline", None)
+        if headline:
+            snippet = _marked_html(_plain_keep_marks(headline))
+        elif words:
+            snippet = _fallback_snippet(v.markdown.split("\n", 1)[-1], words)
+        else:
+            snippet = _marked_html(_plain(v.summary_text)[:260])
+        results.append(
+            LibraryResult(
+                version=v,
+                incident=v.postmortem.incident,
+                snippet=snippet,
+                categories=sorted(cats.get(v.postmortem.incident_id, set())),
+            )
+        )
+    return results
+
+
+def _plain_keep_marks(text: str) -> str:
+    return " ".join(_MD_NOISE.sub(" ", text).split())
+
+
+def severity_counts(qs: QuerySet[PostmortemVersion]) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = (
+        qs.order_by()
+        .values("postmortem__incident__severity")
+        .annotate(n=Count("pk"))
+        .values_list("postmortem__incident__severity", "n")
+    )
+    return dict(rows)
+
+
+def library_years(user) -> list[int]:
+    years = published_versions_for(user).dates("postmortem__incident__started_at", "year")
+    return sorted({d.year for d in years}, reverse=True)
+
+
+# ---------------------------------------------------------------------------
+# Read page extras
+# ---------------------------------------------------------------------------
+
+
+def same_incident_again(pm: Postmortem, user, limit: int = 5) -> list[dict]:
+    """Earlier published postmortems of the same services whose why trees share a cause category."""
+    incident = pm.incident
+    categories = set(
+        WhyNode.objects.filter(incident=incident, is_deleted=False)
+        .exclude(category="")
+        .values_list("category", flat=True)
+    )
+    service_ids = [s.pk for s in incident.services.all()]
+    if not categories or not service_ids:
+        return []
+    candidates = Incident.objects.visible_to(user).filter(
+        services__in=service_ids, started_at__lt=incident.started_at
+    )
+    matching = WhyNode.objects.filter(
+        is_deleted=False, category__in=categories, incident__in=candidates.values("pk")
+    )
+    versions = (
+        published_versions_for(user)
+        .filter(postmortem__incident__in=matching.values("incident_id"))
+        .select_related("postmortem__incident")
+        .order_by("-postmortem__incident__started_at")[:limit]
+    )
+    versions = list(versions)
+    shared: dict[int, set[str]] = {}
+    labels = dict(WhyNode.Category.choices)
+    for incident_id, category in matching.filter(
+        incident_id__in=[v.postmortem.incident_id for v in versions]
+    ).values_list("incident_id", "category"):
+        shared.setdefault(incident_id, set()).add(labels.get(category, category))
+    return [
+        {
+            "version": v,
+            "incident": v.postmortem.incident,
+            "categories": sorted(shared.get(v.postmortem.incident_id, set())),
+        }
+        for v in versions
+    ]
+
+
+def review_trail(pm: Postmortem) -> list[PostmortemEvent]:
+    return list(
+        pm.events.filter(
+            kind__in=[
+                PostmortemEvent.Kind.SUBMITTED,
+                PostmortemEvent.Kind.OVERRIDE,
+                PostmortemEvent.Kind.APPROVED,
+                PostmortemEvent.Kind.CHANGES_REQUESTED,
+                PostmortemEvent.Kind.PUBLISHED,
+            ]
+        )
+        .select_related("by")
+        .order_by("at", "id")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Home panel and feed
+# ---------------------------------------------------------------------------
+
+
+def latest_published_panel(user) -> dict | None:
+    versions = list(
+        published_versions_for(user)
+        .select_related("postmortem__incident")
+        .order_by("-published_at", "-id")[:5]
+    )
+    return {
+        "template": "postmortems/documents/_home_panel.html",
+        "column": "side",
+        "versions": versions,
+    }
+
+
+def feed_versions(user, limit: int = 30) -> list[PostmortemVersion]:
+    return list(
+        published_versions_for(user)
+        .select_related("postmortem__incident", "published_by")
+        .order_by("-published_at", "-id")[:limit]
+    )

@@ -1,0 +1,328 @@
+"""Postmortem pages: the editor, the read page, the library, downloads and the Atom feed. Thin."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.syndication.views import Feed
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.http import require_POST
+
+from metrics_link.models import Service, Team
+
+from ..models import Incident, WhyNode
+from ..models.documents import SECTION_TITLES, Postmortem
+from ..selectors import documents as sel
+from ..selectors.feeds import user_for_feed_token
+from ..selectors.incidents import get_incident_for
+from ..services import documents as svc
+from .utils import error_text
+
+
+def _editor_redirect(incident_pk: int, anchor: str = "") -> HttpResponse:
+    from django.urls import reverse
+
+    url = reverse("postmortems:postmortem-editor", args=[incident_pk])
+    return redirect(url + (f"#{anchor}" if anchor else ""))
+
+
+def _run(request: HttpRequest, fn, success: str, **kwargs):
+    try:
+        result = fn(**kwargs)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+        return None, False
+    if success:
+        messages.success(request, success)
+    return result, True
+
+
+def editor(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    pm = Postmortem.objects.filter(incident=incident).first()
+    if pm is None:
+        return render(
+            request,
+            "postmortems/documents/start.html",
+            {"nav": "postmortems", "incident": incident},
+        )
+    pm.incident = incident
+    ctx = sel.editor_context(pm, request.user)
+    ctx.update(
+        {
+            "nav": "postmortems",
+            "reviewer_choices": sel.reviewer_choices(incident),
+            "reviewer_ids": {r["user"].pk for r in ctx["reviewers"]},
+        }
+    )
+    return render(request, "postmortems/documents/editor.html", ctx)
+
+
+@require_POST
+def start(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    _run(
+        request,
+        svc.generate_draft,
+        "Draft generated from the incident.",
+        incident=incident,
+        by=request.user,
+    )
+    return _editor_redirect(incident.pk)
+
+
+def _pm(request, pk) -> Postmortem:
+    incident = get_incident_for(request.user, pk)
+    pm = Postmortem.objects.filter(incident=incident).first()
+    if pm is None:
+        raise Http404("No postmortem yet.")
+    pm.incident = incident
+    return pm
+
+
+@require_POST
+def edit_section(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    pm = _pm(request, pk)
+    if key not in SECTION_TITLES:
+        raise Http404("No such section.")
+    _run(
+        request,
+        svc.edit_section,
+        f"“{SECTION_TITLES[key]}” saved.",
+        postmortem=pm,
+        key=key,
+        text=request.POST.get("text", "")[:50_000],
+        by=request.user,
+    )
+    return _editor_redirect(pm.incident_id, f"section-{key}")
+
+
+@require_POST
+def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    key = request.POST.get("key", "")
+    if key:
+        _run(
+            request,
+            svc.regenerate_section,
+            "Section regenerated from the incident's data.",
+            postmortem=pm,
+            key=key,
+            by=request.user,
+        )
+        return _editor_redirect(pm.incident_id, f"section-{key}")
+    result, ok = _run(request, svc.regenerate_draft, "", postmortem=pm, by=request.user)
+    if ok:
+        kept = result[1]
+        note = "Generated sections refreshed from the incident's data."
+        if kept:
+            note += " Kept the team's text in: " + ", ".join(SECTION_TITLES[k] for k in kept) + "."
+        messages.success(request, note)
+    return _editor_redirect(pm.incident_id)
+
+
+@require_POST
+def reviewers(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    ids = [i for i in request.POST.getlist("reviewers") if i.isdigit()][:20]
+    chosen = sel.reviewer_choices(pm.incident).filter(pk__in=ids)
+    _run(
+        request,
+        svc.set_reviewers,
+        "Reviewers saved.",
+        postmortem=pm,
+        reviewers=chosen,
+        by=request.user,
+    )
+    return _editor_redirect(pm.incident_id, "review")
+
+
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    _run(
+        request,
+        svc.submit_for_review,
+        "Submitted for review. Reviewers can now approve or request changes.",
+        postmortem=pm,
+        by=request.user,
+        override_reason=request.POST.get("override_reason", "")[:2000],
+    )
+    return _editor_redirect(pm.incident_id, "review")
+
+
+@require_POST
+def approve(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    _run(
+        request,
+        svc.approve,
+        "Approved.",
+        postmortem=pm,
+        by=request.user,
+        comment=request.POST.get("comment", "")[:5000],
+    )
+    return _editor_redirect(pm.incident_id, "review")
+
+
+@require_POST
+def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    _run(
+        request,
+        svc.request_changes,
+        "Changes requested; the draft is back with its authors.",
+        postmortem=pm,
+        by=request.user,
+        comment=request.POST.get("comment", "")[:5000],
+    )
+    return _editor_redirect(pm.incident_id, "review")
+
+
+@require_POST
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = _pm(request, pk)
+    _version, ok = _run(
+        request,
+        svc.publish,
+        "Published to everyone who can see this incident.",
+        postmortem=pm,
+        by=request.user,
+    )
+    if ok:
+        return redirect(pm.get_absolute_url())
+    return _editor_redirect(pm.incident_id, "review")
+
+
+def detail(request: HttpRequest, pk: int, number: int | None = None) -> HttpResponse:
+    pm = sel.get_postmortem_for(request.user, pk, published=True)
+    versions = list(pm.versions.select_related("published_by").order_by("-number"))
+    if number is None:
+        version = pm.latest_version
+    else:
+        version = next((v for v in versions if v.number == number), None)
+        if version is None:
+            raise Http404("No such version.")
+    return render(
+        request,
+        "postmortems/documents/detail.html",
+        {
+            "nav": "postmortems",
+            "postmortem": pm,
+            "incident": pm.incident,
+            "version": version,
+            "is_latest": version.pk == pm.latest_version_id,
+            "versions": versions,
+            "trail": sel.review_trail(pm),
+            "again": sel.same_incident_again(pm, request.user),
+            "has_newer_draft": pm.status != Postmortem.Status.PUBLISHED,
+        },
+    )
+
+
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    pm = sel.get_postmortem_for(request.user, pk, published=True)
+    version = pm.latest_version
+    response = HttpResponse(version.markdown, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="postmortem-{pm.incident_id}-v{version.number}.md"'
+    )
+    return response
+
+
+class LibraryFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("slug"), to_field_name="slug", required=False
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False
+    )
+    severity = forms.ChoiceField(
+        choices=[("", "Any"), *list(Incident._meta.get_field("severity").choices)], required=False
+    )
+    category = forms.ChoiceField(
+        label="Cause category", choices=[("", "Any"), *WhyNode.Category.choices], required=False
+    )
+    year = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, years=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", "Any")] + [(y, str(y)) for y in years]
+        self.fields["service"].empty_label = "Any"
+        self.fields["team"].empty_label = "Any"
+
+
+def library(request: HttpRequest) -> HttpResponse:
+    form = LibraryFilterForm(request.GET or None, years=sel.library_years(request.user))
+    form.is_valid()  # invalid filters are dropped one by one; the valid ones still apply
+    data = getattr(form, "cleaned_data", {})
+    q = data.get("q") or ""
+    qs = sel.library_queryset(
+        request.user,
+        q=q,
+        service=data["service"].slug if data.get("service") else "",
+        team=data["team"].slug if data.get("team") else "",
+        severity=data.get("severity") or "",
+        category=data.get("category") or "",
+        year=data.get("year"),
+    )
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "postmortems/documents/library.html",
+        {
+            "nav": "postmortems",
+            "form": form,
+            "q": q,
+            "page_obj": page,
+            "results": sel.library_results(page.object_list, q),
+            "severity_counts": sel.severity_counts(qs),
+            "filtered": bool(request.GET and any(v for k, v in data.items())),
+        },
+    )
+
+
+class PostmortemFeed(Feed):
+    """Atom feed of published postmortems; the token stands for its user (no sign-in)."""
+
+    feed_type = Atom1Feed
+    title = "Published postmortems"
+    subtitle = "What the company learned from its incidents."
+    description_template = "postmortems/documents/feed_item.html"
+
+    def get_object(self, request, token):
+        return user_for_feed_token(token)
+
+    def link(self, user):
+        return "/postmortems/"
+
+    def items(self, user):
+        return sel.feed_versions(user)
+
+    def item_title(self, item):
+        return f"#{item.postmortem.incident_id} {item.title}"
+
+    def item_link(self, item):
+        return item.postmortem.get_absolute_url()
+
+    def item_guid(self, item):
+        return f"postmortem-{item.postmortem.incident_id}-v{item.number}"
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
+
+    def item_author_name(self, item):
+        u = item.published_by
+        return (u.get_full_name() or u.get_username()) if u else None
+
+
+postmortem_feed = login_not_required(PostmortemFeed())
