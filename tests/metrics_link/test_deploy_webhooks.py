@@ -5,7 +5,6 @@ Processing is called directly (never Celery's eager mode); enqueueing is asserte
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from pathlib import Path
@@ -94,14 +93,16 @@ def test_a_push_then_a_deployment_status_give_a_deploy_with_its_commits(
     status["deployment"]["sha"] = push["after"]
     with django_capture_on_commit_callbacks() as callbacks:
         r1 = post_github(client, "push", push, "d-push")
-    assert r1.status_code == 202 and len(callbacks) == 1  # processing enqueued on commit
+    assert r1.status_code == 202
+    assert len(callbacks) == 1
     assert deliver(r1).status == "processed"
     r2 = post_github(client, "deployment_status", status, "d-status")
     assert deliver(r2).status == "processed"
 
     deploy = Deploy.objects.get()
     assert (deploy.provider, deploy.external_id) == ("github", "1304455667")
-    assert deploy.service.slug == "checkout-api" and not deploy.service.claimed
+    assert deploy.service.slug == "checkout-api"
+    assert not deploy.service.claimed
     assert (deploy.environment, deploy.status, deploy.version) == (
         "production",
         "success",
@@ -154,13 +155,15 @@ def test_a_bad_payload_is_kept_failed_with_its_error_and_can_be_reprocessed(clie
     del payload["deployment"]["sha"]
     r = post_github(client, "deployment_status", payload, "bad")
     delivery = deliver(r)
-    assert delivery.status == "failed" and "deployment.sha" in delivery.error
+    assert delivery.status == "failed"
+    assert "deployment.sha" in delivery.error
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         body=json.dumps(fixture("github/deployment_status.success.json")).encode()
     )  # e.g. after a parser fix, the admin's "reprocess" runs it again
     assert reprocess_deliveries(deliveries=WebhookDelivery.objects.filter(pk=delivery.pk)) == 1
     delivery.refresh_from_db()
-    assert delivery.status == "processed" and delivery.attempts == 2
+    assert delivery.status == "processed"
+    assert delivery.attempts == 2
     assert Deploy.objects.count() == 1
 
 
@@ -229,7 +232,8 @@ def test_the_same_delivery_sent_1000_times_gives_one_delivery_and_one_deploy(cli
     codes = [
         post_github(client, "deployment_status", payload, "same").status_code for _ in range(1000)
     ]
-    assert codes[0] == 202 and set(codes[1:]) == {200}
+    assert codes[0] == 202
+    assert set(codes[1:]) == {200}
     delivery = WebhookDelivery.objects.get()
     process_delivery(delivery_id=delivery.pk)
     process_delivery(delivery_id=delivery.pk)  # a redelivered task changes nothing either
@@ -271,7 +275,8 @@ def test_a_body_over_25_mb_is_413_and_stores_nothing(client):
 @pytest.mark.django_db
 def test_malformed_json_is_400_and_stores_nothing(client):
     r = post_github(client, "push", None, "broken", body=b'{"ref": ')
-    assert r.status_code == 400 and "Malformed JSON" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "Malformed JSON" in r.json()["detail"]
     assert WebhookDelivery.objects.count() == 0
 
 

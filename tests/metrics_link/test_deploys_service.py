@@ -57,7 +57,9 @@ def test_it_upserts_a_deploy_on_provider_and_external_id(web):
     again = record_deploy(
         service=web, sha=sha(1), version="v1", external_id="42", provider="github"
     )
-    assert first.created and not again.created and not again.changed
+    assert first.created
+    assert not again.created
+    assert not again.changed
     assert again.deploy.pk == first.deploy.pk
     assert Deploy.objects.count() == 1
 
@@ -168,7 +170,8 @@ def test_a_push_with_no_commits_is_fine(web):
 def test_an_unknown_repository_creates_an_unclaimed_service():
     result = record_deploy(repository="Codertocat/Hello-World", sha=sha(1))
     service = result.deploy.service
-    assert service.slug == "hello-world" and not service.claimed
+    assert service.slug == "hello-world"
+    assert not service.claimed
     assert service.repositories == ["Codertocat/Hello-World"]
 
 
