@@ -14,6 +14,10 @@ from ...services.deploys import record_deploy
 class Command(BaseCommand):
     help = "Record a deploy (prints its id and page URL). Commits are those pushed since the previous deploy."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # `--version` is the deploy's version here, not Django's: let ours replace it.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument(
             "--service", required=True, help="Service slug (created unclaimed if new)."
