@@ -155,6 +155,8 @@ class StatusForm(forms.Form):
 
 
 class IncidentFilterForm(forms.Form):
+    label_suffix = ""
+
     q = forms.CharField(
         required=False,
         label="Search",
