@@ -66,6 +66,7 @@ def _suspect_data(suspects, request) -> list[dict]:
 
 class IncidentSuspects(generics.GenericAPIView):
     serializer_class = SuspectOut
+    queryset = SuspectVerdict.objects.none()  # reads go through get_incident_for
 
     @extend_schema(
         summary="An incident's suspect deploys, most likely first",
@@ -79,6 +80,7 @@ class IncidentSuspects(generics.GenericAPIView):
 
 class SuspectVerdictView(generics.GenericAPIView):
     serializer_class = VerdictIn
+    queryset = SuspectVerdict.objects.none()  # writes go through get_incident_for
     http_method_names = ["put", "options"]
 
     @extend_schema(

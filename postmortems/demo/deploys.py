@@ -144,8 +144,12 @@ class _Builder:
                     continue
                 if anchor is None:
                     deploy.version = f"v1.{k // 7}.{k % 7}"
+                elif k < anchor:  # ... v2.39.3, v2.40.0 … v2.40.3, then the culprit v2.41.0
+                    back = anchor - k - 1
+                    deploy.version = f"v2.{40 - back // 4}.{3 - back % 4}"
                 else:
-                    deploy.version = f"v2.{41 + (k - anchor) // 7}.{(k - anchor) % 7}"
+                    ahead = k - anchor
+                    deploy.version = f"v2.{41 + ahead // 6}.{ahead % 6}"
 
     def save(self) -> None:
         # push_seq must follow time per repository: number commits by deploy time.
@@ -248,6 +252,7 @@ def run(ctx, progress) -> None:
             verdict="culprit",
             by=demo,
             note="The recently viewed query ran on the master with no cache.",
+            at=start + timedelta(minutes=27),
         )
         verdicts += 1
         for suspect in ranked_suspects(login)[1:3]:
@@ -257,6 +262,7 @@ def run(ctx, progress) -> None:
                 verdict="ruled_out",
                 by=bob,
                 note="Unrelated change; no database access.",
+                at=start + timedelta(minutes=20),
             )
             verdicts += 1
     # A few past incidents with verdicts, and two where no deploy was involved.
@@ -276,6 +282,7 @@ def run(ctx, progress) -> None:
                 deploy=suspects[0].deploy,
                 verdict="contributing" if i % 2 else "culprit",
                 by=incident.commander,
+                at=incident.detected_at or incident.started_at,
             )
             verdicts += 1
     progress(

@@ -4,6 +4,7 @@ deploy that mitigated an incident. `connect()` registers the hooks at app ready.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -46,7 +47,13 @@ def _label(deploy: Deploy) -> str:
 
 @transaction.atomic
 def set_verdict(
-    *, incident: Incident, deploy: Deploy, verdict: str, by, note: str = ""
+    *,
+    incident: Incident,
+    deploy: Deploy,
+    verdict: str,
+    by,
+    note: str = "",
+    at: datetime | None = None,
 ) -> SuspectVerdict:
     """Record a responder's verdict on one suspect deploy (one per deploy; a new one replaces it)."""
     from ..selectors.suspects import suspect_window
@@ -59,7 +66,7 @@ def set_verdict(
         and start <= deploy.finished_at <= end
     ):
         raise ServiceError({"deploy": [NOT_A_SUSPECT]})
-    now = timezone.now()
+    now = at or timezone.now()
     note = (note or "").strip()
     existing = (
         SuspectVerdict.objects.select_for_update().filter(incident=incident, deploy=deploy).first()

@@ -173,3 +173,14 @@ def test_the_service_page_interleaves_deploys_and_the_incidents_the_reader_may_s
     assert timeline.index(incident.title) < timeline.index("v-culprit")  # newest first
     assert hidden.title not in html
     assert "Production deploys, 30 days" in html
+
+
+def test_the_incident_page_renders_machine_deploy_entries_without_an_author(
+    client_for, user, incident, culprit
+):
+    from postmortems.services.suspects import add_window_deploys_to_timeline
+
+    add_window_deploys_to_timeline(incident.pk)
+    r = client_for(user).get(incident.get_absolute_url())
+    assert r.status_code == 200
+    assert f"/deploys/{culprit.pk}/" in r.content.decode()
