@@ -322,3 +322,41 @@ def test_50_concurrent_copies_of_a_delivery_give_one_delivery_and_one_deploy():
         t.join()
     assert WebhookDelivery.objects.count() == 1
     assert Deploy.objects.count() == 1
+
+
+# --- the task ------------------------------------------------------------------------------------
+
+
+def test_the_task_acks_late_and_retries_with_backoff_on_transient_errors_only():
+    from metrics_link.services.webhooks import TransientError
+    from metrics_link.tasks import process_delivery_task
+
+    assert process_delivery_task.acks_late is True
+    assert process_delivery_task.autoretry_for == (TransientError,)
+    assert process_delivery_task.retry_backoff is True
+
+
+@pytest.mark.django_db
+def test_a_transient_failure_is_raised_for_a_retry_and_leaves_the_delivery_pending(
+    client, monkeypatch
+):
+    from django.db import OperationalError
+
+    from metrics_link.services import deploys
+    from metrics_link.services.webhooks import TransientError
+
+    def busy(**kwargs):
+        raise OperationalError("could not obtain lock")
+
+    monkeypatch.setattr(deploys, "record_deploy", busy)
+    r = post_github(
+        client, "deployment_status", fixture("github/deployment_status.success.json"), "t"
+    )
+    with pytest.raises(TransientError):
+        deliver(r)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "received"
+    assert delivery.error.startswith("retrying")
+    monkeypatch.undo()
+    assert deliver(r).status == "processed"
+    assert Deploy.objects.count() == 1
