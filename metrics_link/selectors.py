@@ -19,3 +19,59 @@ def service_page_sections(service, user) -> list[dict]:
         if ctx is not None:
             sections.append(ctx)
     return sections
+
+
+# --- deploys ------------------------------------------------------------------------------------
+
+
+def with_commits(qs):
+    """Deploys with their service and ordered commits, in a constant number of queries."""
+    from django.db.models import Prefetch
+
+    from .models import DeployCommit
+
+    return qs.select_related("service__team").prefetch_related(
+        Prefetch(
+            "deploy_commits",
+            queryset=DeployCommit.objects.select_related("commit").order_by("position"),
+        )
+    )
+
+
+def deploy_list(
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    status: str | None = None,
+    since=None,
+    until=None,
+):
+    """Recent deploys first, filtered; for the /deploys/ page and `GET /api/deploys/`."""
+    from .models import Deploy
+
+    qs = Deploy.objects.all()
+    if service:
+        qs = qs.filter(service__slug=service)
+    if environment:
+        qs = qs.filter(environment=environment)
+    if status:
+        qs = qs.filter(status=status)
+    if since:
+        qs = qs.filter(finished_at__gte=since)
+    if until:
+        qs = qs.filter(finished_at__lt=until)
+    return with_commits(qs).order_by("-finished_at", "-pk")
+
+
+def deploys_in_window(*, start, end, environments=None, services=None):
+    """Deploys that finished in [start, end] in the given environments (default: production),
+    optionally only for some services. Served by the (environment, finished_at) index."""
+    from django.conf import settings
+
+    from .models import Deploy
+
+    envs = list(environments or settings.PRODUCTION_ENVIRONMENTS)
+    qs = Deploy.objects.filter(environment__in=envs, finished_at__gte=start, finished_at__lte=end)
+    if services is not None:
+        qs = qs.filter(service__in=services)
+    return with_commits(qs).order_by("-finished_at", "-pk")

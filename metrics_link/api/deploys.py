@@ -1,1 +1,188 @@
-urlpatterns: list = []
+"""`/api/deploys/`: list with filters; create with `Idempotency-Key` / `external_id` semantics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.urls import path
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ..models import Commit, Deploy
+from ..selectors import deploy_list
+from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
+
+
+class CommitOut(serializers.ModelSerializer):
+    class Meta:
+        model = Commit
+        fields = ["sha", "message", "author", "committed_at", "url"]
+
+
+class DeployOut(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    commits = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deploy
+        fields = [
+            "id",
+            "page_url",
+            "service",
+            "environment",
+            "repository",
+            "sha",
+            "version",
+            "status",
+            "started_at",
+            "finished_at",
+            "deployer",
+            "url",
+            "provider",
+            "external_id",
+            "commits",
+            "created_at",
+        ]
+
+    def get_commits(self, obj: Deploy) -> list[dict]:
+        return CommitOut([dc.commit for dc in obj.deploy_commits.all()], many=True).data
+
+    def get_page_url(self, obj: Deploy) -> str:
+        request = self.context.get("request")
+        url = obj.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class CommitIn(serializers.Serializer):
+    sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", help_text="Full or abbreviated sha.")
+    message = serializers.CharField(allow_blank=True, default="")
+    author = serializers.CharField(max_length=200, allow_blank=True, default="")
+    committed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DeployIn(serializers.Serializer):
+    service = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="Service slug (unknown ones are created unclaimed). Required unless repository is given.",
+    )
+    environment = serializers.CharField(max_length=100, default="production")
+    version = serializers.CharField(max_length=200)
+    status = serializers.ChoiceField(choices=Deploy.Status.choices, default="success")
+    finished_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    repository = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$",
+        max_length=200,
+        required=False,
+        help_text='"owner/name"; defaults to the service\'s first repository.',
+    )
+    sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False)
+    commits = CommitIn(many=True, required=False)
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    deployer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs):
+        if not attrs.get("service") and not attrs.get("repository"):
+            raise serializers.ValidationError(
+                {"service": ["Name the service (or the repository)."]}
+            )
+        started, finished = attrs.get("started_at"), attrs.get("finished_at")
+        if started and finished and started > finished:
+            raise serializers.ValidationError(
+                {"started_at": ["A deploy cannot start after it finished."]}
+            )
+        return attrs
+
+
+class DeployFilter(serializers.Serializer):
+    service = serializers.SlugField(required=False)
+    environment = serializers.CharField(required=False)
+    status = serializers.ChoiceField(choices=Deploy.Status.choices, required=False)
+    since = serializers.DateTimeField(required=False)
+
+
+def request_hash(data) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List deploys",
+        parameters=[
+            OpenApiParameter("service", str, description="Service slug"),
+            OpenApiParameter("environment", str),
+            OpenApiParameter("status", str, enum=Deploy.Status.values),
+            OpenApiParameter("since", str, description="ISO 8601; deploys finished at or after"),
+        ],
+        tags=["deploys"],
+    ),
+    post=extend_schema(
+        summary="Record a deploy",
+        description=(
+            "An `Idempotency-Key` header (or, without one, `external_id`) makes a retry return "
+            "the first result (200); the same key with a different body is 422."
+        ),
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        request=DeployIn,
+        responses={
+            201: DeployOut,
+            200: OpenApiResponse(DeployOut, description="A retry: the deploy recorded first."),
+            400: OpenApiResponse(description="Invalid fields, as {field: [messages]}."),
+            422: OpenApiResponse(description="Idempotency key reused with a different body."),
+        },
+        tags=["deploys"],
+    ),
+)
+class DeployListCreate(generics.ListCreateAPIView):
+    serializer_class = DeployOut
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = DeployFilter(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return deploy_list(**params.validated_data)
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = DeployIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        header_key = (request.headers.get("Idempotency-Key") or "").strip()
+        key = header_key or (f"external_id:{v['external_id']}" if v.get("external_id") else "")
+        fields = {
+            "service": v.pop("service", None),
+            "provider": Deploy.Provider.API,
+            **v,
+        }
+        try:
+            if key:
+                result = record_deploy_once(
+                    key=key, request_hash=request_hash(request.data), **fields
+                )
+            else:
+                result = record_deploy(**fields)
+        except IdempotencyConflict as exc:
+            return Response({"detail": str(exc)}, status=422)
+        deploy = deploy_list().get(pk=result.deploy.pk)
+        return Response(
+            DeployOut(deploy, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+urlpatterns = [path("deploys/", DeployListCreate.as_view(), name="api-deploy-list")]

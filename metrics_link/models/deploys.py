@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 
 class Commit(models.Model):
@@ -89,6 +90,9 @@ class Deploy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}:{self.version or self.sha[:8]} → {self.environment}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("metrics_link:deploy-detail", args=[self.pk])
 
     @property
     def short_sha(self) -> str:

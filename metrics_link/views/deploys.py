@@ -1,3 +1,115 @@
-"""Pages of the deploys feature."""
+"""Pages of the deploys feature: `/deploys/` (filterable, paginated) and one page per deploy."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from ..models import Deploy, Service
+from ..selectors import deploy_list
+
+PERIODS = [
+    ("", "Any time"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+]
+PERIOD_DELTAS = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+
+
+class DeployFilterForm(forms.Form):
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("slug"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All services",
+    )
+    environment = forms.ChoiceField(required=False, label="Environment")
+    status = forms.ChoiceField(choices=[("", "Any status"), *Deploy.Status.choices], required=False)
+    period = forms.ChoiceField(choices=PERIODS, required=False, label="When")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        envs = Deploy.objects.order_by("environment").values_list("environment", flat=True)
+        self.fields["environment"].choices = [
+            ("", "All environments"),
+            *[(e, e) for e in envs.distinct()],
+        ]
+
+
+def deploy_list_view(request: HttpRequest) -> HttpResponse:
+    form = DeployFilterForm(request.GET or None)
+    f = form.cleaned_data if form.is_valid() else {}
+    period = f.get("period") or ""
+    qs = deploy_list(
+        service=f["service"].slug if f.get("service") else None,
+        environment=f.get("environment") or None,
+        status=f.get("status") or None,
+        since=timezone.now() - PERIOD_DELTAS[period] if period in PERIOD_DELTAS else None,
+    )
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "metrics_link/deploy_list.html",
+        {"nav": "deploys", "form": form, "page_obj": page, "deploys": page.object_list},
+    )
+
+
+def deploy_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deploy = deploy_list().filter(pk=pk).first()
+    if deploy is None:
+        raise Http404("No such deploy.")
+    return render(
+        request,
+        "metrics_link/deploy_detail.html",
+        {
+            "nav": "deploys",
+            "deploy": deploy,
+            "commits": [dc.commit for dc in deploy.deploy_commits.all()],
+        },
+    )
+
+
+def service_deploys_section(service, user) -> dict | None:
+    """Service page: deploy figures of the last 30 days and the latest production deploy.
+
+    The learning layer adds the timeline of deploys and incidents (it alone may show incidents).
+    """
+    from django.conf import settings
+    from django.db.models import Count, Q
+
+    since = timezone.now() - timedelta(days=30)
+    prod = Deploy.objects.filter(service=service, environment__in=settings.PRODUCTION_ENVIRONMENTS)
+    figures = prod.filter(finished_at__gte=since).aggregate(
+        total=Count("pk"),
+        failed=Count("pk", filter=Q(status=Deploy.Status.FAILED)),
+        rolled_back=Count("pk", filter=Q(status=Deploy.Status.ROLLED_BACK)),
+    )
+    last = deploy_list(service=service.slug).filter(pk__in=prod.values("pk")[:1]).first()
+    if last is None and not Deploy.objects.filter(service=service).exists():
+        return None
+    return {
+        "template": "metrics_link/_service_deploys.html",
+        "service": service,
+        "figures": figures,
+        "per_week": round(figures["total"] / (30 / 7), 1),
+        "last": last,
+    }
+
+
+urlpatterns = [
+    path("deploys/", deploy_list_view, name="deploy-list"),
+    path("deploys/<int:pk>/", deploy_detail, name="deploy-detail"),
+]

@@ -1,19 +1,175 @@
-"""Reads for the deploys & suspects feature (issue 3)."""
+"""Reads for the deploys & suspects feature (issue 3).
+
+`ranked_suspects(incident)` reads the production deploys in the incident's window in a constant
+number of queries (services, deploys, their commits, verdicts) and ranks them with the pure
+`postmortems.suspects_ranking.score_deploy`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-def ranked_suspects(incident) -> list:
+from django.conf import settings
+from django.utils import timezone
+
+from metrics_link.models import Deploy
+from metrics_link.selectors import deploys_in_window, with_commits
+
+from ..models import Incident, SuspectVerdict
+from ..suspects_ranking import Candidate, rank, score_deploy
+
+COMMITS_SHOWN = 10
+
+
+@dataclass
+class Suspect:
+    """One ranked deploy. Interface shared with other features: deploy, score, reasons, verdict."""
+
+    deploy: Deploy
+    score: float
+    reasons: list[str]
+    verdict: SuspectVerdict | None
+    breakdown: list[tuple[str, float]] = field(default_factory=list)
+    own_service: bool = False
+
+    @property
+    def commits(self) -> list:
+        return [dc.commit for dc in self.deploy.deploy_commits.all()]
+
+    @property
+    def commits_shown(self) -> list:
+        return self.commits[:COMMITS_SHOWN]
+
+    @property
+    def more_commits(self) -> int:
+        return max(0, len(self.deploy.deploy_commits.all()) - COMMITS_SHOWN)
+
+
+def suspect_window(incident: Incident) -> tuple[datetime, datetime]:
+    """[start - SUSPECT_WINDOW_HOURS, start + SUSPECT_SKEW_MINUTES] (clocks skew)."""
+    return (
+        incident.started_at - timedelta(hours=settings.SUSPECT_WINDOW_HOURS),
+        incident.started_at + timedelta(minutes=settings.SUSPECT_SKEW_MINUTES),
+    )
+
+
+def _incident_services(incident: Incident) -> list:
+    return list(incident.services.all())
+
+
+def ranked_suspects(incident) -> list[Suspect]:
     """The incident's suspect deploys, best first.
 
     Interface (other features rely on it): a list of objects with attributes
     `deploy` (metrics_link Deploy, with `service` and its commits prefetched), `score` (float 0..100),
     `reasons` (list[str], human-readable, e.g. "deployed 38 min before the start"),
-    `verdict` (SuspectVerdict or None). Filled in by the deploys feature; empty until then.
+    `verdict` (SuspectVerdict or None).
     """
-    return []
+    services = _incident_services(incident)
+    service_ids = {s.pk for s in services}
+    repositories = {r.strip().lower() for s in services for r in (s.repositories or [])}
+    start, end = suspect_window(incident)
+    deploys = list(deploys_in_window(start=start, end=end))
+    verdicts = {
+        v.deploy_id: v
+        for v in SuspectVerdict.objects.filter(incident=incident).select_related("by")
+    }
+    scored = []
+    for deploy in deploys:
+        result = score_deploy(
+            Candidate(
+                finished_at=deploy.finished_at,
+                service_id=deploy.service_id,
+                repository=deploy.repository,
+                status=deploy.status,
+                commit_count=len(deploy.deploy_commits.all()),
+            ),
+            started_at=incident.started_at,
+            service_ids=service_ids,
+            repositories=repositories,
+        )
+        scored.append((deploy, result, deploy.finished_at))
+    return [
+        Suspect(
+            deploy=deploy,
+            score=result.score,
+            reasons=result.reasons,
+            verdict=verdicts.get(deploy.pk),
+            breakdown=result.breakdown,
+            own_service=deploy.service_id in service_ids,
+        )
+        for deploy, result in rank(scored)
+    ]
+
+
+def deploys_during(incident: Incident) -> list[Deploy]:
+    """Production deploys of the incident's services after its start while it was open: often the
+    fix or a rollback, so a responder can mark one as the mitigation."""
+    end = incident.resolved_at or timezone.now()
+    qs = Deploy.objects.filter(
+        service__in=incident.services.all(),
+        environment__in=settings.PRODUCTION_ENVIRONMENTS,
+        finished_at__gte=incident.started_at,
+        finished_at__lte=end,
+    )
+    return list(with_commits(qs).order_by("finished_at", "pk")[:20])
 
 
 def suspects_section(incident, user) -> dict | None:
     """Context of the incident page's section, or None to hide it."""
-    return None
+    from ..forms.suspects import VerdictForm
+
+    suspects = ranked_suspects(incident)
+    start, _end = suspect_window(incident)
+    return {
+        "incident": incident,
+        "suspects": suspects,
+        "during": deploys_during(incident),
+        "window_hours": settings.SUSPECT_WINDOW_HOURS,
+        "skew_minutes": settings.SUSPECT_SKEW_MINUTES,
+        "window_start": start,
+        "verdict_choices": SuspectVerdict.Verdict.choices,
+        "verdict_form": VerdictForm(),
+    }
+
+
+# --- service page: deploys and incidents on one timeline ----------------------------------------
+
+SERVICE_TIMELINE_DAYS = 30
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # "deploy" | "incident"
+    obj: object
+
+
+def service_timeline_section(service, user) -> dict | None:
+    """The service's deploys and the incidents `user` may see, interleaved, newest first."""
+    since = timezone.now() - timedelta(days=SERVICE_TIMELINE_DAYS)
+    incidents = list(
+        Incident.objects.visible_to(user)
+        .filter(services=service, started_at__gte=since)
+        .order_by("-started_at")[:30]
+    )
+    deploys = list(
+        with_commits(
+            Deploy.objects.filter(service=service, finished_at__gte=since).order_by("-finished_at")
+        )[:60]
+    )
+    if not incidents and not deploys:
+        return None
+    items = [TimelineItem(d.finished_at, "deploy", d) for d in deploys] + [
+        TimelineItem(i.started_at, "incident", i) for i in incidents
+    ]
+    items.sort(key=lambda item: item.at, reverse=True)
+    return {
+        "template": "postmortems/_service_timeline.html",
+        "service": service,
+        "items": items,
+        "days": SERVICE_TIMELINE_DAYS,
+        "incident_count": len(incidents),
+        "deploy_count": len(deploys),
+    }

@@ -1,0 +1,360 @@
+"""Deploys and commits: upserts on natural keys, the commit rule, and the deploy webhook processors.
+
+- `record_deploy` upserts a `Deploy` on (provider, external_id) when there is one; a retry or a
+  replayed webhook changes nothing, a later status (failure → success) updates the row.
+- `record_push` upserts `Commit` rows on (repository, sha), numbering them in push order.
+- A deploy's commits are those it lists itself, else the commits pushed to its repository after the
+  previous deploy's sha (same service and environment) up to and including its own sha.
+- `deploy_recorded(deploy_id=...)` is sent on commit when a deploy is created or changes status.
+
+The GitHub and GitLab processors are registered in `PROCESSORS` when this module is imported
+(`MetricsLinkConfig.ready`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from ..models import Commit, Deploy, DeployCommit, Service, WebhookDelivery
+from ..signals import deploy_recorded
+from ..webhooks import github, gitlab
+from ..webhooks.types import CommitData, DeployEvent, PushEvent
+from .catalog import get_or_create_service, resolve_service_for_repository
+from .webhooks import PROCESSORS
+
+# With no previous deploy to start from, a first deploy takes at most this many pushed commits.
+MAX_INFERRED_COMMITS = 250
+STATUSES = set(Deploy.Status.values)
+
+UNKNOWN_STATUS = "Status must be one of: success, failed, rolled_back."
+SERVICE_OR_REPOSITORY = "Name the service or the repository that was deployed."
+NO_REPOSITORY = "The service {slug} lists no repository; pass the repository."
+
+
+class DeployError(ValidationError):
+    """A deploy that cannot be recorded (a ValidationError: the API answers 400 with it)."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__({field: [message]})
+
+
+@dataclass(frozen=True)
+class RecordedDeploy:
+    deploy: Deploy
+    created: bool
+    changed: bool
+
+
+def _commit_data(item: CommitData | Mapping[str, Any]) -> CommitData:
+    if isinstance(item, CommitData):
+        return item
+    return CommitData(
+        sha=str(item.get("sha", "")).strip().lower(),
+        message=str(item.get("message") or ""),
+        author=str(item.get("author") or ""),
+        committed_at=item.get("committed_at"),
+        url=str(item.get("url") or ""),
+    )
+
+
+def _upsert_commits(repository: str, commits: Iterable[CommitData]) -> list[Commit]:
+    """Upsert commits in the given order; new ones get the next push_seq numbers of the repository.
+
+    Two pushes to one repository processed at the same moment may number their commits with the
+    same push_seq; the order between those two pushes is then arbitrary, which is as much as we
+    know anyway (each push's internal order is kept).
+    """
+    commits = [c for c in commits if c.sha]
+    if not commits:
+        return []
+    existing = {
+        c.sha: c
+        for c in Commit.objects.filter(repository=repository, sha__in=[c.sha for c in commits])
+    }
+    seq = Commit.objects.filter(repository=repository).aggregate(m=Max("push_seq"))["m"] or 0
+    result = []
+    for data in commits:
+        commit = existing.get(data.sha)
+        if commit is None:
+            seq += 1
+            try:
+                with transaction.atomic():
+                    commit = Commit.objects.create(
+                        repository=repository,
+                        sha=data.sha,
+                        author=data.author[:200],
+                        message=data.message,
+                        committed_at=data.committed_at,
+                        url=data.url[:500],
+                        push_seq=seq,
+                    )
+            except IntegrityError:  # the same push processed concurrently: the other one won
+                commit = Commit.objects.get(repository=repository, sha=data.sha)
+            existing[data.sha] = commit
+        result.append(commit)
+    return result
+
+
+def _find_commit(repository: str, sha: str) -> Commit | None:
+    """The commit for a full sha, or for a short one (GitLab's fallback) by prefix."""
+    if not sha:
+        return None
+    qs = Commit.objects.filter(repository=repository)
+    if len(sha) >= 40:
+        return qs.filter(sha=sha).first()
+    return qs.filter(sha__startswith=sha).order_by("-push_seq").first()
+
+
+def _previous_deploy(deploy: Deploy) -> Deploy | None:
+    return (
+        Deploy.objects.filter(
+            service_id=deploy.service_id,
+            environment=deploy.environment,
+            finished_at__lt=deploy.finished_at,
+        )
+        .exclude(pk=deploy.pk)
+        .exclude(sha="")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def infer_commits(deploy: Deploy) -> list[Commit]:
+    """The commits pushed after the previous deploy's sha up to and including this deploy's sha."""
+    own = _find_commit(deploy.repository, deploy.sha)
+    if own is None:
+        return []
+    qs = Commit.objects.filter(repository=deploy.repository, push_seq__lte=own.push_seq)
+    previous = _previous_deploy(deploy)
+    base = _find_commit(previous.repository, previous.sha) if previous else None
+    if base is not None and previous.repository == deploy.repository:
+        if base.push_seq >= own.push_seq:
+            return [own]  # a rollback or redeploy of an older sha: only its own commit
+        return list(qs.filter(push_seq__gt=base.push_seq).order_by("push_seq"))
+    return list(reversed(qs.order_by("-push_seq")[:MAX_INFERRED_COMMITS]))
+
+
+def _set_commits(deploy: Deploy, commits: list[Commit]) -> None:
+    DeployCommit.objects.filter(deploy=deploy).delete()
+    DeployCommit.objects.bulk_create(
+        [DeployCommit(deploy=deploy, commit=c, position=i) for i, c in enumerate(commits)]
+    )
+
+
+def _resolve_service(service: Service | str | None, repository: str) -> Service:
+    if isinstance(service, Service):
+        return service
+    if service:
+        return get_or_create_service(slug=str(service))
+    if repository:
+        return resolve_service_for_repository(repository)
+    raise DeployError(SERVICE_OR_REPOSITORY, "service")
+
+
+@transaction.atomic
+def record_deploy(
+    *,
+    service: Service | str | None = None,
+    repository: str = "",
+    environment: str = "production",
+    sha: str = "",
+    version: str = "",
+    status: str = Deploy.Status.SUCCESS,
+    finished_at: datetime | None = None,
+    started_at: datetime | None = None,
+    deployer: str = "",
+    url: str = "",
+    provider: str = Deploy.Provider.API,
+    external_id: str = "",
+    commits: Iterable[CommitData | Mapping[str, Any]] | None = None,
+) -> RecordedDeploy:
+    """Create or update a deploy and link its commits. Safe to repeat with the same input."""
+    if status not in STATUSES:
+        raise DeployError(UNKNOWN_STATUS, "status")
+    repository = (repository or "").strip()
+    svc = _resolve_service(service, repository)
+    if not repository:
+        repository = (svc.repositories or [""])[0]
+    sha = (sha or "").strip().lower()
+    environment = (environment or "production").strip()
+    external_id = (external_id or "").strip()[:200]
+    fields = {
+        "service": svc,
+        "environment": environment[:100],
+        "repository": repository[:200],
+        "sha": sha[:64],
+        "version": (version or sha[:7])[:200],
+        "status": status,
+        "started_at": started_at,
+        "finished_at": finished_at or timezone.now(),
+        "deployer": (deployer or "")[:200],
+        "url": (url or "")[:500],
+    }
+    deploy = None
+    created = changed = False
+    if external_id:
+        deploy = (
+            Deploy.objects.select_for_update()
+            .filter(provider=provider, external_id=external_id)
+            .first()
+        )
+    if deploy is None:
+        try:
+            # Two deliveries of one deployment race here; the unique (provider, external_id)
+            # constraint lets one insert win and the other falls back to updating that row.
+            with transaction.atomic():
+                deploy = Deploy.objects.create(provider=provider, external_id=external_id, **fields)
+            created = changed = True
+        except IntegrityError:
+            deploy = Deploy.objects.select_for_update().get(
+                provider=provider, external_id=external_id
+            )
+    if not created:
+        # A later event of the same deployment (failure, then a successful retry) moves it on.
+        updates = {
+            k: v
+            for k, v in fields.items()
+            if k in ("status", "finished_at", "url", "deployer") and v and getattr(deploy, k) != v
+        }
+        if updates:
+            changed = "status" in updates
+            for k, v in updates.items():
+                setattr(deploy, k, v)
+            deploy.save(update_fields=[*updates, "updated_at"])
+    listed = [_commit_data(c) for c in commits or []]
+    if listed:
+        _set_commits(deploy, _upsert_commits(deploy.repository, listed))
+    elif created:
+        _set_commits(deploy, infer_commits(deploy))
+    if changed:
+        deploy_id = deploy.pk
+        transaction.on_commit(
+            lambda: deploy_recorded.send(sender=Deploy, deploy_id=deploy_id), robust=True
+        )
+    return RecordedDeploy(deploy=deploy, created=created, changed=changed)
+
+
+@transaction.atomic
+def record_push(
+    *, repository: str, commits: Iterable[CommitData | Mapping[str, Any]]
+) -> list[Commit]:
+    """Store pushed commits in push order. Deploys of these shas recorded before their push
+    arrived (webhooks come in any order) get their commits now."""
+    repository = repository.strip()
+    saved = _upsert_commits(repository, [_commit_data(c) for c in commits])
+    if saved:
+        shas = [c.sha for c in saved]
+        short = Q()
+        for s in {c.sha[:8] for c in saved}:
+            short |= Q(sha=s)
+        waiting = (
+            Deploy.objects.filter(repository=repository)
+            .filter(Q(sha__in=shas) | short)
+            .filter(deploy_commits__isnull=True)
+            .order_by("finished_at")
+        )
+        for deploy in waiting:
+            _set_commits(deploy, infer_commits(deploy))
+    return saved
+
+
+# --- webhook processors -------------------------------------------------------------------------
+
+
+def _record_event(event: DeployEvent) -> str:
+    record_deploy(
+        repository=event.repository,
+        environment=event.environment,
+        sha=event.sha,
+        version=event.version,
+        status=event.status,
+        finished_at=event.finished_at,
+        started_at=event.started_at,
+        deployer=event.deployer,
+        url=event.url,
+        provider=event.provider,
+        external_id=event.external_id,
+    )
+    return WebhookDelivery.Status.PROCESSED
+
+
+def _record_push_event(event: PushEvent) -> str:
+    record_push(repository=event.repository, commits=event.commits)
+    return WebhookDelivery.Status.PROCESSED
+
+
+def _payload(delivery: WebhookDelivery) -> Any:
+    return json.loads(bytes(delivery.body))
+
+
+def process_github(delivery: WebhookDelivery) -> str:
+    event = delivery.event
+    if event == "deployment_status":
+        parsed = github.parse_deployment_status(_payload(delivery))
+        return _record_event(parsed) if parsed else WebhookDelivery.Status.IGNORED
+    if event == "push":
+        return _record_push_event(github.parse_push(_payload(delivery)))
+    return WebhookDelivery.Status.IGNORED  # ping and every other event: stored, nothing to do
+
+
+def process_gitlab(delivery: WebhookDelivery) -> str:
+    event = delivery.event
+    if event == "Deployment Hook":
+        parsed = gitlab.parse_deployment(_payload(delivery))
+        return _record_event(parsed) if parsed else WebhookDelivery.Status.IGNORED
+    if event in ("Push Hook", "Tag Push Hook"):
+        return _record_push_event(gitlab.parse_push(_payload(delivery)))
+    return WebhookDelivery.Status.IGNORED
+
+
+PROCESSORS["github"] = process_github
+PROCESSORS["gitlab"] = process_gitlab
+
+
+# --- idempotent API writes ----------------------------------------------------------------------
+
+IDEMPOTENCY_CONFLICT = (
+    "This Idempotency-Key (or external_id) was already used with a different request body. "
+    "Use a new key for a new deploy."
+)
+
+
+class IdempotencyConflict(Exception):
+    """Same key, different body: the caller is confused; the API answers 422."""
+
+
+@transaction.atomic
+def record_deploy_once(*, key: str, request_hash: str, **fields: Any) -> RecordedDeploy:
+    """`record_deploy` guarded by an idempotency key: a retry returns the first result.
+
+    Two concurrent requests with one key race to insert the key; the unique (scope, key)
+    constraint makes the loser wait for the winner's commit, then it reads the winner's deploy.
+    """
+    from ..models import IdempotencyKey
+
+    key = key[:200]
+    try:
+        with transaction.atomic():
+            claim = IdempotencyKey.objects.create(
+                scope="deploys", key=key, request_hash=request_hash
+            )
+    except IntegrityError:
+        first = IdempotencyKey.objects.select_related("deploy__service").get(
+            scope="deploys", key=key
+        )
+        if first.request_hash != request_hash:
+            raise IdempotencyConflict(IDEMPOTENCY_CONFLICT) from None
+        return RecordedDeploy(deploy=first.deploy, created=False, changed=False)
+    result = record_deploy(**fields)
+    claim.deploy = result.deploy
+    claim.save(update_fields=["deploy"])
+    return result

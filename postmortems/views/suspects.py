@@ -1,0 +1,85 @@
+"""Suspect deploys on the incident page: verdicts, "no deploy involved", the mitigating deploy.
+
+Each POST works without JavaScript (redirect back to the section); with htmx the section is
+re-rendered in place.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from metrics_link.models import Deploy
+
+from ..forms.suspects import VerdictForm
+from ..selectors.incidents import get_incident_for
+from ..selectors.suspects import suspects_section
+from ..services import suspects as suspect_services
+from .utils import error_text
+
+
+def _respond(request: HttpRequest, incident, error: str = "", success: str = "") -> HttpResponse:
+    if request.htmx:
+        incident = get_incident_for(request.user, incident.pk)
+        ctx = suspects_section(incident, request.user)
+        ctx["error"] = error
+        return render(
+            request,
+            "postmortems/incident/_suspects.html",
+            {"ctx": ctx},
+            status=422 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    elif success:
+        messages.success(request, success)
+    return redirect(incident.get_absolute_url() + "#suspects")
+
+
+@require_POST
+def set_verdict(request: HttpRequest, pk: int, deploy_id: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    deploy = get_object_or_404(Deploy.objects.select_related("service"), pk=deploy_id)
+    form = VerdictForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, incident, error="Choose culprit, contributing or ruled out.")
+    try:
+        suspect_services.set_verdict(
+            incident=incident,
+            deploy=deploy,
+            verdict=form.cleaned_data["verdict"],
+            note=form.cleaned_data.get("note") or "",
+            by=request.user,
+        )
+    except ValidationError as exc:
+        return _respond(request, incident, error=error_text(exc))
+    return _respond(request, incident, success="Verdict saved.")
+
+
+@require_POST
+def no_deploy_involved(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    try:
+        suspect_services.mark_no_deploy_involved(
+            incident=incident, by=request.user, value=request.POST.get("value") != "0"
+        )
+    except ValidationError as exc:
+        return _respond(request, incident, error=error_text(exc))
+    return _respond(request, incident, success="Saved.")
+
+
+@require_POST
+def mark_mitigation(request: HttpRequest, pk: int, deploy_id: int) -> HttpResponse:
+    incident = get_incident_for(request.user, pk)
+    deploy = get_object_or_404(Deploy.objects.select_related("service"), pk=deploy_id)
+    try:
+        suspect_services.mark_mitigating_deploy(incident=incident, deploy=deploy, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, "Mitigation time set from the deploy.")
+    # The header (status, times) changes too: reload the page rather than the section.
+    return redirect(incident.get_absolute_url() + "#suspects")

@@ -1,0 +1,186 @@
+"""Suspects over the API and on the incident page; the service page's timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from postmortems.models import SuspectVerdict
+from tests.factories import DeployFactory, IncidentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def culprit(incident, service):
+    return DeployFactory(
+        service=service,
+        version="v-culprit",
+        finished_at=incident.started_at - timedelta(minutes=15),
+    )
+
+
+@pytest.fixture
+def bystander(incident):
+    return DeployFactory(
+        version="v-bystander", finished_at=incident.started_at - timedelta(hours=6)
+    )
+
+
+def test_the_api_lists_suspects_ranked_with_score_and_reasons(
+    api_client_for, user, incident, culprit, bystander
+):
+    r = api_client_for(user).get(f"/api/incidents/{incident.pk}/suspects/")
+    assert r.status_code == 200
+    data = r.json()
+    assert [d["deploy"]["id"] for d in data] == [culprit.pk, bystander.pk]
+    assert [d["rank"] for d in data] == [1, 2]
+    assert data[0]["score"] > data[1]["score"]
+    assert "same service as the incident" in data[0]["reasons"]
+    assert data[0]["breakdown"][0]["points"] > 0
+    assert data[0]["verdict"] is None
+
+
+def test_a_verdict_is_put_over_the_api(api_client_for, user, incident, culprit):
+    api = api_client_for(user)
+    r = api.put(
+        f"/api/incidents/{incident.pk}/suspects/{culprit.pk}/",
+        {"verdict": "culprit", "note": "n"},
+        format="json",
+    )
+    assert r.status_code == 200, r.json()
+    assert r.json()["verdict"]["verdict"] == "culprit"
+    assert r.json()["verdict"]["by"] == user.username
+    bad = api.put(
+        f"/api/incidents/{incident.pk}/suspects/{culprit.pk}/", {"verdict": "guilty"}, format="json"
+    )
+    assert bad.status_code == 400
+    assert (
+        api.put(
+            f"/api/incidents/{incident.pk}/suspects/999999/", {"verdict": "culprit"}, format="json"
+        ).status_code
+        == 404
+    )
+
+
+def test_a_deploy_outside_the_window_is_400_not_500(api_client_for, user, incident, service):
+    old = DeployFactory(service=service, finished_at=incident.started_at - timedelta(days=3))
+    r = api_client_for(user).put(
+        f"/api/incidents/{incident.pk}/suspects/{old.pk}/", {"verdict": "culprit"}, format="json"
+    )
+    assert r.status_code == 400
+    assert "deploy" in r.json()
+
+
+def test_a_restricted_incidents_suspects_are_404_for_outsiders(
+    api_client_for, user, service, culprit
+):
+    restricted = IncidentFactory(
+        services=[service],
+        restricted=True,
+        commander=user,
+        started_at=culprit.finished_at + timedelta(minutes=15),
+    )
+    outsider = api_client_for(UserFactory())
+    assert outsider.get(f"/api/incidents/{restricted.pk}/suspects/").status_code == 404
+    put = outsider.put(
+        f"/api/incidents/{restricted.pk}/suspects/{culprit.pk}/",
+        {"verdict": "culprit"},
+        format="json",
+    )
+    assert put.status_code == 404
+    assert SuspectVerdict.objects.count() == 0
+    assert api_client_for(user).get(f"/api/incidents/{restricted.pk}/suspects/").status_code == 200
+
+
+def test_the_incident_page_shows_the_ranked_suspects_with_commits(
+    client_for, user, incident, culprit, bystander
+):
+    html = client_for(user).get(incident.get_absolute_url()).content.decode()
+    assert "Suspect deploys" in html
+    assert html.index("v-culprit") < html.index("v-bystander")
+    assert "same service as the incident" in html
+
+
+def test_a_verdict_without_javascript_redirects_back_to_the_section(
+    client_for, user, incident, culprit
+):
+    r = client_for(user).post(
+        f"/incidents/{incident.pk}/suspects/{culprit.pk}/verdict/", {"verdict": "contributing"}
+    )
+    assert r.status_code == 302
+    assert r["Location"].endswith(f"/incidents/{incident.pk}/#suspects")
+    assert SuspectVerdict.objects.get().verdict == "contributing"
+
+
+def test_a_verdict_with_htmx_returns_the_section(client_for, user, incident, culprit):
+    r = client_for(user).post(
+        f"/incidents/{incident.pk}/suspects/{culprit.pk}/verdict/",
+        {"verdict": "culprit"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert html.lstrip().startswith("<section") or 'id="suspects"' in html
+    assert 'aria-pressed="true">Culprit' in html
+
+
+def test_no_deploy_involved_toggles_from_the_page(client_for, user, incident):
+    client = client_for(user)
+    client.post(f"/incidents/{incident.pk}/suspects/no-deploy/", {"value": "1"})
+    incident.refresh_from_db()
+    assert incident.no_deploy_involved
+    client.post(f"/incidents/{incident.pk}/suspects/no-deploy/", {"value": "0"})
+    incident.refresh_from_db()
+    assert not incident.no_deploy_involved
+
+
+def test_the_mitigation_button_sets_the_time_from_the_deploy(client_for, user, incident, service):
+    fix = DeployFactory(service=service, finished_at=incident.started_at + timedelta(minutes=20))
+    page = client_for(user).get(incident.get_absolute_url()).content.decode()
+    assert "Mark as the mitigation" in page
+    client_for(user).post(f"/incidents/{incident.pk}/deploys/{fix.pk}/mitigation/")
+    incident.refresh_from_db()
+    assert incident.mitigated_by_deploy == fix
+
+
+def test_outsiders_cannot_post_verdicts_on_a_restricted_incident(
+    client_for, user, service, culprit
+):
+    restricted = IncidentFactory(
+        services=[service],
+        restricted=True,
+        commander=user,
+        started_at=culprit.finished_at + timedelta(minutes=15),
+    )
+    r = client_for(UserFactory()).post(
+        f"/incidents/{restricted.pk}/suspects/{culprit.pk}/verdict/", {"verdict": "culprit"}
+    )
+    assert r.status_code == 404
+    assert SuspectVerdict.objects.count() == 0
+
+
+def test_the_service_page_interleaves_deploys_and_the_incidents_the_reader_may_see(
+    client_for, user, service, incident, culprit
+):
+    hidden = IncidentFactory(services=[service], restricted=True, title="Secret tenant leak")
+    html = client_for(UserFactory()).get(service.get_absolute_url()).content.decode()
+    assert "Deploys and incidents" in html
+    assert incident.title in html
+    assert "v-culprit" in html
+    timeline = html[html.index("Deploys and incidents") :]
+    assert timeline.index(incident.title) < timeline.index("v-culprit")  # newest first
+    assert hidden.title not in html
+    assert "Production deploys, 30 days" in html
+
+
+def test_the_incident_page_renders_machine_deploy_entries_without_an_author(
+    client_for, user, incident, culprit
+):
+    from postmortems.services.suspects import add_window_deploys_to_timeline
+
+    add_window_deploys_to_timeline(incident.pk)
+    r = client_for(user).get(incident.get_absolute_url())
+    assert r.status_code == 200
+    assert f"/deploys/{culprit.pk}/" in r.content.decode()
