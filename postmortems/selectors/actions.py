@@ -71,7 +71,9 @@ def get_action_item_for(user, pk) -> ActionItem:
         raise Http404("No such action item.") from None
     qs = with_incident_visibility(visible_action_items(user), user)
     item = (
-        qs.select_related("owner", "team__manager", "incident", "why_node", "closed_by", "created_by")
+        qs.select_related(
+            "owner", "team__manager", "incident", "why_node", "closed_by", "created_by"
+        )
         .filter(pk=pk)
         .first()
     )
@@ -96,7 +98,7 @@ SORTS = {
 BUCKETS = {
     "this_week": "Due this week",
     "overdue_lt7": "Overdue < 7 days",
-    "overdue_7_14": "Overdue 7–14 days",
+    "overdue_7_14": "Overdue 7-14 days",
     "overdue_gt14": "Overdue > 14 days",
 }
 
@@ -337,14 +339,16 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
     horizon = datetime.combine(first_week - timedelta(days=180), time.min, tzinfo=tz)
     rows = list(
         ActionItem.objects.filter(team=team, is_deleted=False)
-        .filter(Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon))
+        .filter(
+            Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon)
+        )
         .values_list("status", "created_at", "closed_at", "due_on")
     )
     week_starts = [first_week + timedelta(weeks=i) for i in range(weeks)]
     opened = [0] * weeks
     closed = [0] * weeks
     open_at_end = [0] * weeks
-    for status, created_at, closed_at, _due in rows:
+    for _status, created_at, closed_at, _due in rows:
         created_day = timezone.localtime(created_at, tz).date()
         closed_day = timezone.localtime(closed_at, tz).date() if closed_at else None
         for i, start in enumerate(week_starts):
@@ -356,7 +360,7 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
             if created_day <= end and (closed_day is None or closed_day > end):
                 open_at_end[i] += 1
 
-    # Closure within 30 days: of the items created 30–210 days ago, the share done within 30 days.
+    # Closure within 30 days: of the items created 30 to 210 days ago, the share done within 30 days.
     cohort_end = timezone.now() - timedelta(days=30)
     cohort = [r for r in rows if r[1] <= cohort_end and r[1] >= cohort_end - timedelta(days=180)]
     done_in_30 = [

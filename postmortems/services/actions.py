@@ -276,7 +276,10 @@ def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
         value = changes.get(field)
         if value is not None and Decimal(str(value)) < 0:
             errors[field] = [HOURS_NEGATIVE]
-    if changes.get("priority") is not None and changes["priority"] not in ActionItem.Priority.values:
+    if (
+        changes.get("priority") is not None
+        and changes["priority"] not in ActionItem.Priority.values
+    ):
         errors["priority"] = ["Choose a priority from p1 to p4."]
     if changes.get("type") is not None and changes["type"] not in ActionItem.Type.values:
         errors["type"] = ["Choose a type: prevent, detect, mitigate or process."]

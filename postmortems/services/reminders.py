@@ -194,9 +194,7 @@ def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict:
         "incident_visible": visible,
         "days_overdue": days_overdue(item, today),
         "item_url": settings.SITE_URL + item.get_absolute_url(),
-        "incident_url": settings.SITE_URL + item.incident.get_absolute_url()
-        if visible
-        else "",
+        "incident_url": settings.SITE_URL + item.incident.get_absolute_url() if visible else "",
         "list_url": settings.SITE_URL + "/actions/",
         "preferences_url": settings.SITE_URL + "/me/",
     }
@@ -211,7 +209,10 @@ def render_reminder(row: ReminderSent) -> EmailMultiAlternatives | None:
     text = render_to_string("postmortems/email/action_reminder.txt", ctx)
     html = render_to_string("postmortems/email/action_reminder.html", ctx)
     message = EmailMultiAlternatives(
-        subject=subject[:200], body=text, to=[recipient.email], headers={"Auto-Submitted": "auto-generated"}
+        subject=subject[:200],
+        body=text,
+        to=[recipient.email],
+        headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -239,10 +240,12 @@ def post_to_slack(text: str) -> None:
     if not url:
         return
     body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("SLACK_WEBHOOK_URL must be an http(s) URL.")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above; the URL is a setting)
         url, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a setting, not input)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         if response.status >= 300:
             raise RuntimeError(f"Slack answered {response.status}")
 
@@ -265,7 +268,9 @@ def send_reminder(*, reminder_id: int) -> bool:
 def _send_locked(reminder_id: int) -> bool:
     row = (
         ReminderSent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("action_item__owner", "action_item__team", "action_item__incident", "recipient")
+        .select_related(
+            "action_item__owner", "action_item__team", "action_item__incident", "recipient"
+        )
         .filter(pk=reminder_id, sent_at__isnull=True)
         .first()
     )

@@ -45,8 +45,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Sent {sent} reminder(s).")
         users = reminders.pending_digest_users() if options["digest"] else result.digests
         cutoff = None if options["digest"] else reminders.digest_cutoff()
-        digests = sum(
-            1 for uid in users if reminders.send_digest(user_id=uid, cutoff=cutoff)
-        )
+        digests = sum(1 for uid in users if reminders.send_digest(user_id=uid, cutoff=cutoff))
         if users:
             self.stdout.write(f"Sent {digests} daily digest(s).")
