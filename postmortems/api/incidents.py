@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +20,11 @@ from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
 
 User = get_user_model()
+
+BAD_REQUEST = OpenApiResponse(
+    description='Validation failed: {"field": ["message", ...]} or {"detail": "message"}.'
+)
+NOT_FOUND = OpenApiResponse(description="No such incident, or you may not see it (restricted).")
 
 
 class UserField(serializers.SlugRelatedField):
@@ -160,7 +170,7 @@ class IncidentFilter(serializers.Serializer):
     post=extend_schema(
         summary="File an incident",
         request=IncidentCreateIn,
-        responses={201: IncidentOut},
+        responses={201: IncidentOut, 400: BAD_REQUEST},
         tags=["incidents"],
     ),
 )
@@ -212,11 +222,13 @@ class IncidentListCreate(generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Read an incident", tags=["incidents"]),
+    get=extend_schema(
+        summary="Read an incident", responses={200: IncidentOut, 404: NOT_FOUND}, tags=["incidents"]
+    ),
     patch=extend_schema(
         summary="Update an incident (fields, times, status)",
         request=IncidentUpdateIn,
-        responses={200: IncidentOut},
+        responses={200: IncidentOut, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["incidents"],
     ),
 )
@@ -281,7 +293,7 @@ class TimelineEntryIn(serializers.Serializer):
     post=extend_schema(
         summary="Add a note to the timeline",
         request=TimelineEntryIn,
-        responses={201: TimelineEntryOut},
+        responses={201: TimelineEntryOut, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["incidents"],
     ),
 )

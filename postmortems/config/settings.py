@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ProvenanceEnum": "postmortems.models.incidents.Provenance"},
 }
 
 # Content Security Policy: everything is served from here; no CDN.
