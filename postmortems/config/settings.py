@@ -207,7 +207,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ProvenanceEnum": "postmortems.models.incidents.Provenance"},
+    "ENUM_NAME_OVERRIDES": {
+        "ProvenanceEnum": "postmortems.models.incidents.Provenance",
+        "ActionItemStatusEnum": "postmortems.models.actions.ActionItem.Status",
+        "IncidentStatusEnum": "postmortems.models.incidents.Incident.Status",
+    },
 }
 
 # Content Security Policy: everything is served from here; no CDN.
