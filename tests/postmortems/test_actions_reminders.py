@@ -196,7 +196,7 @@ def test_a_failed_slack_call_leaves_the_reminder_unsent_for_a_retry(settings):
     settings.SLACK_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
     _item(0)
     row = reminders.scan_reminders(enqueue=False).recorded[0]
-    with pytest.raises(OSError, match="refused|Connection"):
+    with pytest.raises(OSError, match=r"refused|Connection"):
         reminders.send_reminder(reminder_id=row.pk)
     row.refresh_from_db()
     assert row.sent_at is None and row.attempts == 1
