@@ -18,7 +18,7 @@ from django.utils import timezone
 from metrics_link.demo.story import LOGIN_OUTAGE_TITLE
 from metrics_link.models import Team
 
-from ..models import ActionItem, Incident, ReminderSent
+from ..models import ActionItem, Incident, ReminderSent, TimelineEntry
 from ..services import actions as svc
 from ..services.reminders import scan_reminders
 
@@ -342,6 +342,20 @@ NOTES = {
 }
 
 
+def _backdate_timeline(item, created_at, closed_at) -> None:
+    """The services stamp their timeline entries "now"; move them to the story's moments."""
+    if not item.incident_id:
+        return
+    entries = list(
+        TimelineEntry.objects.filter(
+            incident_id=item.incident_id, kind="action", body__contains=item.title
+        ).order_by("id")
+    )
+    for index, entry in enumerate(entries):
+        entry.at = created_at if index == 0 or closed_at is None else closed_at
+    TimelineEntry.objects.bulk_update(entries, ["at"])
+
+
 @transaction.atomic
 def run(ctx, progress) -> None:
     rng = random.Random(ctx.seed + 6)
@@ -408,6 +422,7 @@ def run(ctx, progress) -> None:
         if status in ActionItem.CLOSED_STATUSES:
             closed_at = min(ctx.now, created_at + timedelta(days=rng.randint(3, max(4, age - 2))))
         ActionItem.objects.filter(pk=item.pk).update(created_at=created_at, closed_at=closed_at)
+        _backdate_timeline(item, created_at, closed_at)
         made += 1
 
     # History for the team view's 12-week chart: closed items spread over the last 3 months.

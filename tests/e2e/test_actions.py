@@ -32,7 +32,7 @@ def test_close_an_item_with_a_verification_note(signed_in, live_server, shot):
     page = signed_in
     page.reload()
     expect(page.get_by_role("heading", name="My action items")).to_be_visible()
-    expect(page.get_by_text("Overdue 9d")).to_be_visible()
+    expect(page.locator(".list .overdue", has_text="9d overdue")).to_be_visible()
 
     page.get_by_role("link", name="Actions", exact=True).click()
     expect(page.get_by_text("Overdue 7-14 days")).to_be_visible()

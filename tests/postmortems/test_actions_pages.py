@@ -193,7 +193,7 @@ def test_home_panel_lists_my_items_due_soonest_first_with_overdue_marked(user, c
     html = client_for(user).get("/").content.decode()
     assert "My action items" in html
     assert html.index("Late one") < html.index("Later")
-    assert "Overdue 2d" in html
+    assert "2d overdue" in html
 
 
 def test_incident_section_summarises_progress(incident, user, client_for):
