@@ -171,7 +171,7 @@ def action_item_list(user, filters: ActionFilters, *, today: date | None = None)
         qs = qs.filter(_bucket_q(filters.bucket, today))
     qs = (
         with_incident_visibility(qs, user)
-        .select_related("owner", "team", "incident")
+        .select_related("owner", "team", "incident", "closed_by")
         .order_by(*SORTS.get(filters.sort, SORTS["due"]))
     )
     return base, qs
