@@ -129,8 +129,18 @@ def scan_reminders(
         .select_related("owner", "team__manager")
         .order_by("due_on", "pk")
     )
+    # Rows recorded by earlier scans are skipped without an INSERT (one query for all); the
+    # unique constraint still decides between scans running at the same moment.
+    done = set(
+        ReminderSent.objects.filter(action_item__in=items.values("pk")).values_list(
+            "action_item_id", "kind", "period"
+        )
+    )
     for item in items.iterator(chunk_size=500):
         for kind, recipient in due_reminders(item, today):
+            if (item.pk, kind, item.due_on.isoformat()) in done:
+                result.skipped += 1
+                continue
             row = _record(item, kind, recipient)
             if row is None:
                 result.skipped += 1

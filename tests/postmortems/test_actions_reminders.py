@@ -275,3 +275,11 @@ def test_two_concurrent_scans_record_each_reminder_exactly_once():
     assert sum(len(r.recorded) for r in results) == expected
     assert sum(r.skipped for r in results) == expected
     assert len(items) == 15
+
+
+def test_recording_the_same_reminder_twice_is_skipped_by_the_constraint():
+    item = _item(0)
+    first = reminders._record(item, "due", item.owner)
+    assert first is not None
+    assert reminders._record(item, "due", item.owner) is None  # IntegrityError, caught
+    assert ReminderSent.objects.count() == 1
