@@ -407,6 +407,23 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
     }
 
 
+def flagged_for_review(user) -> QuerySet[ActionItem]:
+    """Open items overdue 14+ days that the scan flagged (a `flagged` ReminderSent for their
+    current due date): what the weekly business review lists. Through the accessor."""
+    from ..models import ReminderSent
+
+    flagged = ReminderSent.objects.filter(
+        action_item=OuterRef("pk"), kind=ReminderSent.Kind.FLAGGED
+    )
+    return (
+        with_incident_visibility(visible_action_items(user), user)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Exists(flagged))
+        .select_related("owner", "team", "incident")
+        .order_by("due_on", "id")
+    )
+
+
 def incident_progress(incident_ids) -> dict[int, dict]:
     """Counts per incident (numbers only), for lists that show progress badges."""
     rows = (

@@ -152,7 +152,7 @@ def _team_with_items(n: int):
             due_on=today - timedelta(days=i % 20),
             status=["open", "in_progress", "done"][i % 3],
             closed_by=UserFactory() if i % 3 == 2 else None,
-            incident=IncidentFactory() if i % 5 == 0 else None,
+            incident=IncidentFactory() if i % 10 == 0 else None,
         )
     return manager, team
 
@@ -245,3 +245,34 @@ def test_ical_lines_fold_at_75_octets_without_breaking_characters():
     assert all(len(p.encode()) <= 75 for p in parts)
     assert all(p.startswith(" ") for p in parts[1:])
     assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == line
+
+
+def test_the_edit_page_saves_through_the_service_and_the_history_shows_who(user, client_for):
+    item = ActionItemFactory(owner=user, title="Old title")
+    client = client_for(user)
+    assert client.get(f"/actions/{item.pk}/edit/").status_code == 200
+    response = client.post(
+        f"/actions/{item.pk}/edit/",
+        {
+            "title": "New title",
+            "owner": user.pk,
+            "team": item.team.pk,
+            "priority": "p1",
+            "type": "detect",
+        },
+    )
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.title, item.priority, item.type) == ("New title", "p1", "detect")
+    history = client.get(f"/actions/{item.pk}/history/").content.decode()
+    assert "Edited" in history and "New title" in history
+
+
+def test_flagged_items_are_listed_for_the_weekly_review(user):
+    from postmortems.selectors.actions import flagged_for_review
+    from postmortems.services.reminders import scan_reminders
+
+    late = ActionItemFactory(due_on=_today() - timedelta(days=15))
+    ActionItemFactory(due_on=_today() - timedelta(days=8))
+    scan_reminders(enqueue=False)
+    assert list(flagged_for_review(user)) == [late]

@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_records_once(tmp_path):
         send_reminder_task.delay(row.pk)
         _wait(
             lambda: sends.exists() and sends.read_text().count("\n") >= 1,
-            30,
+            20,
             "the first send",
             logs,
         )
@@ -120,7 +120,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_records_once(tmp_path):
             row.refresh_from_db()
             return row.sent_at is not None
 
-        _wait(delivered, 40, "the redelivered task to finish", logs)
+        _wait(delivered, 30, "the redelivered task to finish", logs)
     finally:
         _stop(first)
         if second is not None:
