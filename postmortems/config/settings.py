@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProvenanceEnum": "postmortems.models.incidents.Provenance",
         "DeployStatusEnum": "metrics_link.models.deploys.Deploy.Status",
+        "ActionItemStatusEnum": "postmortems.models.actions.ActionItem.Status",
         "IncidentStatusEnum": "postmortems.models.incidents.Incident.Status",
     },
 }

@@ -1,8 +1,438 @@
-"""Reads for the action items (issue 6) feature."""
+"""Reads of the action-items feature, and THE visibility accessor for action items.
+
+Every page, API view, CSV export, email and calendar feed that shows action items goes through
+`visible_action_items(user)` / `get_action_item_for(user, pk)` and reads `item.incident_visible`
+(annotated by `with_incident_visibility`) before showing anything of the item's incident.
+"""
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from metrics_link.models import Team
+
+from ..models import ActionItem, Incident
+
+OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
+
+
+# --- visibility ------------------------------------------------------------------------------
+
+
+def visible_action_items(user) -> QuerySet[ActionItem]:
+    """Items `user` may see (ARCHITECTURE, "Visibility"); built on Incident.objects.visible_to.
+
+    No incident, or an incident the user can see: yes. A restricted incident the user cannot see:
+    only the item's owner and its team's manager (who then see it without the incident's details).
+    Soft-deleted items: nobody.
+    """
+    qs = ActionItem.objects.filter(is_deleted=False)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(
+        Q(incident__isnull=True)
+        | Q(incident__in=Incident.objects.visible_to(user).values("pk"))
+        | Q(owner=user)
+        | Q(team__manager=user)
+    )
+
+
+def with_incident_visibility(qs: QuerySet[ActionItem], user) -> QuerySet[ActionItem]:
+    """Annotate `incident_visible`: may this reader see the item's incident (title, services,
+    people, why node)? Templates, serializers, emails and feeds show incident details only if so."""
+    return qs.annotate(
+        incident_visible=Exists(
+            Incident.objects.visible_to(user).filter(pk=OuterRef("incident_id"))
+        )
+    )
+
+
+def incident_visible_to(item: ActionItem, user) -> bool:
+    """The same answer for one item already loaded (e.g. an email's recipient)."""
+    if item.incident_id is None:
+        return False
+    return Incident.objects.visible_to(user).filter(pk=item.incident_id).exists()
+
+
+def get_action_item_for(user, pk) -> ActionItem:
+    """The item if `user` may see it (annotated with `incident_visible`), else Http404."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such action item.") from None
+    qs = with_incident_visibility(visible_action_items(user), user)
+    item = (
+        qs.select_related(
+            "owner", "team__manager", "incident", "why_node", "closed_by", "created_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such action item.")
+    return item
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+SORTS = {
+    "due": (F("due_on").asc(nulls_last=True), "id"),
+    "-due": (F("due_on").desc(nulls_last=True), "-id"),
+    "priority": ("priority", F("due_on").asc(nulls_last=True), "id"),
+    "-priority": ("-priority", F("due_on").asc(nulls_last=True), "id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "owner": ("owner__username", "id"),
+    "status": ("status", "id"),
+}
+
+BUCKETS = {
+    "this_week": "Due this week",
+    "overdue_lt7": "Overdue < 7 days",
+    "overdue_7_14": "Overdue 7-14 days",
+    "overdue_gt14": "Overdue > 14 days",
+}
+
+
+def _bucket_q(bucket: str, today: date) -> Q:
+    open_q = Q(status__in=OPEN_STATUSES)
+    if bucket == "this_week":
+        end = today + timedelta(days=6 - today.weekday())
+        return open_q & Q(due_on__gte=today, due_on__lte=end)
+    if bucket == "overdue_lt7":
+        return open_q & Q(due_on__lt=today, due_on__gt=today - timedelta(days=7))
+    if bucket == "overdue_7_14":
+        return open_q & Q(
+            due_on__lte=today - timedelta(days=7), due_on__gte=today - timedelta(days=14)
+        )
+    if bucket == "overdue_gt14":
+        return open_q & Q(due_on__lt=today - timedelta(days=14))
+    return Q()
+
+
+@dataclass
+class ActionFilters:
+    scope: str = "mine"  # mine | teams | all
+    team: Team | None = None
+    owner: object | None = None
+    status: str = "open"  # open | closed | any | one status value
+    type: str = ""
+    incident: int | None = None
+    overdue: bool = False
+    due_from: date | None = None
+    due_to: date | None = None
+    bucket: str = ""
+    text: str = ""
+    sort: str = "due"
+
+
+def action_item_list(user, filters: ActionFilters, *, today: date | None = None):
+    """The filtered list (without the aging bucket) and the same list narrowed to the bucket."""
+    today = today or timezone.localdate()
+    qs = visible_action_items(user)
+    if filters.scope == "mine":
+        qs = qs.filter(owner=user)
+    elif filters.scope == "teams":
+        qs = qs.filter(Q(team__manager=user) | Q(team__members=user)).distinct()
+    if filters.team is not None:
+        qs = qs.filter(team=filters.team)
+    if filters.owner is not None:
+        qs = qs.filter(owner=filters.owner)
+    if filters.status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif filters.status == "closed":
+        qs = qs.filter(status__in=ActionItem.CLOSED_STATUSES)
+    elif filters.status in ActionItem.Status.values:
+        qs = qs.filter(status=filters.status)
+    if filters.type:
+        qs = qs.filter(type=filters.type)
+    if filters.incident:
+        qs = qs.filter(incident_id=filters.incident)
+    if filters.overdue:
+        qs = qs.filter(status__in=OPEN_STATUSES, due_on__lt=today)
+    if filters.due_from:
+        qs = qs.filter(due_on__gte=filters.due_from)
+    if filters.due_to:
+        qs = qs.filter(due_on__lte=filters.due_to)
+    if filters.text:
+        for word in filters.text.split()[:8]:
+            qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
+    base = qs
+    if filters.bucket in BUCKETS:
+        qs = qs.filter(_bucket_q(filters.bucket, today))
+    qs = (
+        with_incident_visibility(qs, user)
+        .select_related("owner", "team", "incident", "closed_by")
+        .order_by(*SORTS.get(filters.sort, SORTS["due"]))
+    )
+    return base, qs
+
+
+def aging_buckets(base: QuerySet[ActionItem], *, today: date | None = None) -> list[dict]:
+    """Counts of the current filter's open items per aging bucket, in one query."""
+    today = today or timezone.localdate()
+    counts = base.order_by().aggregate(
+        **{key: Count("pk", filter=_bucket_q(key, today)) for key in BUCKETS}
+    )
+    return [{"key": k, "label": label, "count": counts[k]} for k, label in BUCKETS.items()]
+
+
+def days_overdue(item: ActionItem, today: date | None = None) -> int:
+    today = today or timezone.localdate()
+    if item.is_closed or item.due_on is None or item.due_on >= today:
+        return 0
+    return (today - item.due_on).days
+
+
+CSV_HEADER = [
+    "id",
+    "title",
+    "status",
+    "priority",
+    "type",
+    "owner",
+    "team",
+    "due_on",
+    "days_overdue",
+    "incident",
+    "estimated_hours",
+    "actual_hours",
+    "created_at",
+    "closed_at",
+    "url",
+]
+
+
+def csv_rows(items, *, site_url: str, today: date | None = None):
+    """Rows of the CSV export. The incident column names the incident only if the reader may
+    see it (`incident_visible`); otherwise it says "restricted incident"."""
+    yield CSV_HEADER
+    for item in items:
+        if item.incident_id is None:
+            incident = ""
+        elif item.incident_visible:
+            incident = f"#{item.incident_id} {item.incident.title}"
+        else:
+            incident = "restricted incident"
+        yield [
+            item.pk,
+            item.title,
+            item.status,
+            item.priority,
+            item.type,
+            item.owner.get_username() if item.owner else "",
+            item.team.slug,
+            item.due_on.isoformat() if item.due_on else "",
+            days_overdue(item, today),
+            incident,
+            item.estimated_hours if item.estimated_hours is not None else "",
+            item.actual_hours if item.actual_hours is not None else "",
+            timezone.localtime(item.created_at).isoformat(timespec="seconds"),
+            timezone.localtime(item.closed_at).isoformat(timespec="seconds")
+            if item.closed_at
+            else "",
+            site_url + item.get_absolute_url(),
+        ]
+
+
+def item_history(item: ActionItem) -> list[dict]:
+    records = list(item.history.select_related("history_user").order_by("-history_date")[:200])
+    changes = []
+    for record in records:
+        prev = record.prev_record
+        diff = record.diff_against(prev).changes if prev else []
+        changes.append({"record": record, "changes": diff, "created": prev is None})
+    return changes
+
+
+# --- incident page section, home panel -------------------------------------------------------
+
 
 def actions_section(incident, user) -> dict | None:
-    """Context of the incident page's section, or None to hide it."""
-    return None
+    """Context of the incident page's section: its items and a progress summary."""
+    items = list(
+        with_incident_visibility(visible_action_items(user).filter(incident=incident), user)
+        .select_related("owner", "team")
+        .order_by(F("due_on").asc(nulls_last=True), "id")
+    )
+    total = len(items)
+    done = sum(1 for i in items if i.status == ActionItem.Status.DONE)
+    wont = sum(1 for i in items if i.status == ActionItem.Status.WONT_DO)
+    today = timezone.localdate()
+    for item in items:
+        item.days_overdue = days_overdue(item, today)
+    estimated = sum((i.estimated_hours or Decimal(0)) for i in items)
+    estimated_done = sum(
+        (i.estimated_hours or Decimal(0)) for i in items if i.status == ActionItem.Status.DONE
+    )
+    return {
+        "incident": incident,
+        "items": items,
+        "total": total,
+        "done": done,
+        "wont_do": wont,
+        "open": total - done - wont,
+        "overdue": sum(1 for i in items if i.days_overdue),
+        "percent": round(100 * done / (total - wont)) if total - wont else 0,
+        "estimated_hours": estimated,
+        "estimated_done_hours": estimated_done,
+        "actual_hours": sum((i.actual_hours or Decimal(0)) for i in items),
+    }
+
+
+def my_open_items(user, limit: int | None = None) -> QuerySet[ActionItem]:
+    qs = (
+        with_incident_visibility(
+            visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES), user
+        )
+        .select_related("team", "incident")
+        .order_by(F("due_on").asc(nulls_last=True), "priority", "id")
+    )
+    return qs[:limit] if limit else qs
+
+
+def my_actions_panel(user) -> dict | None:
+    """Home page panel: my open items, due soonest first, overdue marked."""
+    if not user.is_authenticated:
+        return None
+    items = list(my_open_items(user, limit=8))
+    today = timezone.localdate()
+    for item in items:
+        item.days_overdue = days_overdue(item, today)
+    total = visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES).count()
+    return {
+        "template": "postmortems/actions/_home_panel.html",
+        "column": "main",
+        "title": "My action items",
+        "items": items,
+        "total": total,
+        "today": today,
+    }
+
+
+# --- manager dashboard -----------------------------------------------------------------------
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 12) -> dict:
+    """Numbers for the manager view. Aggregates count every item of the team (numbers only, as
+    ARCHITECTURE allows for restricted incidents); the overdue list goes through the accessor.
+
+    A constant number of queries whatever the number of items: one for the aggregates, one for
+    the overdue list.
+    """
+    today = today or timezone.localdate()
+    tz = timezone.get_current_timezone()
+    first_week = _week_start(today) - timedelta(weeks=weeks - 1)
+    horizon = datetime.combine(first_week - timedelta(days=180), time.min, tzinfo=tz)
+    rows = list(
+        ActionItem.objects.filter(team=team, is_deleted=False)
+        .filter(
+            Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon)
+        )
+        .values_list("status", "created_at", "closed_at", "due_on")
+    )
+    week_starts = [first_week + timedelta(weeks=i) for i in range(weeks)]
+    opened = [0] * weeks
+    closed = [0] * weeks
+    open_at_end = [0] * weeks
+    for _status, created_at, closed_at, _due in rows:
+        created_day = timezone.localtime(created_at, tz).date()
+        closed_day = timezone.localtime(closed_at, tz).date() if closed_at else None
+        for i, start in enumerate(week_starts):
+            end = start + timedelta(days=6)
+            if start <= created_day <= end:
+                opened[i] += 1
+            if closed_day and start <= closed_day <= end:
+                closed[i] += 1
+            if created_day <= end and (closed_day is None or closed_day > end):
+                open_at_end[i] += 1
+
+    # Closure within 30 days: of the items created 30 to 210 days ago, the share done within 30 days.
+    cohort_end = timezone.now() - timedelta(days=30)
+    cohort = [r for r in rows if r[1] <= cohort_end and r[1] >= cohort_end - timedelta(days=180)]
+    done_in_30 = [
+        r
+        for r in cohort
+        if r[0] == ActionItem.Status.DONE and r[2] and r[2] - r[1] <= timedelta(days=30)
+    ]
+    closure_rate = round(100 * len(done_in_30) / len(cohort)) if cohort else None
+
+    now = timezone.now()
+    open_rows = [r for r in rows if r[0] in OPEN_STATUSES]
+    ages = [(now - r[1]).days for r in open_rows]
+    overdue_count = sum(1 for r in open_rows if r[3] and r[3] < today)
+
+    overdue = list(
+        with_incident_visibility(
+            visible_action_items(user).filter(
+                team=team, status__in=OPEN_STATUSES, due_on__lt=today
+            ),
+            user,
+        )
+        .select_related("owner", "incident")
+        .order_by("due_on", "id")
+    )
+    for item in overdue:
+        item.days_overdue = days_overdue(item, today)
+        item.age_days = (now - item.created_at).days
+    by_owner: dict[str, int] = {}
+    for item in overdue:
+        name = (item.owner.get_full_name() or item.owner.get_username()) if item.owner else "—"
+        by_owner[name] = by_owner.get(name, 0) + 1
+    return {
+        "weeks": week_starts,
+        "opened": opened,
+        "closed": closed,
+        "open_at_end": open_at_end,
+        "open_count": len(open_rows),
+        "overdue_count": overdue_count,
+        "closure_rate": closure_rate,
+        "cohort_size": len(cohort),
+        "median_age_days": round(statistics.median(ages)) if ages else None,
+        "overdue": overdue,
+        "overdue_by_owner": sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0])),
+    }
+
+
+def flagged_for_review(user) -> QuerySet[ActionItem]:
+    """Open items overdue 14+ days that the scan flagged (a `flagged` ReminderSent for their
+    current due date): what the weekly business review lists. Through the accessor."""
+    from ..models import ReminderSent
+
+    flagged = ReminderSent.objects.filter(
+        action_item=OuterRef("pk"), kind=ReminderSent.Kind.FLAGGED
+    )
+    return (
+        with_incident_visibility(visible_action_items(user), user)
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Exists(flagged))
+        .select_related("owner", "team", "incident")
+        .order_by("due_on", "id")
+    )
+
+
+def incident_progress(incident_ids) -> dict[int, dict]:
+    """Counts per incident (numbers only), for lists that show progress badges."""
+    rows = (
+        ActionItem.objects.filter(incident_id__in=incident_ids, is_deleted=False)
+        .values("incident_id")
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=Q(status=ActionItem.Status.DONE)),
+            hours=Sum("estimated_hours"),
+        )
+    )
+    return {r["incident_id"]: r for r in rows}

@@ -99,5 +99,265 @@ def create_action_item(
     return item
 
 
+# --- lifecycle -----------------------------------------------------------------------------
+
+ILLEGAL_MOVE = "An item that is {current} cannot be {verb}."
+VERIFICATION_REQUIRED = (
+    "Say how we know it works (a dashboard, a test, a drill): closing as done needs a "
+    "verification note."
+)
+REASON_REQUIRED = "Say why this will not be done: closing as won't do needs a reason."
+ALREADY_DELETED = "This action item was deleted."
+NOT_MANAGER = "Only the manager of the item's team can reassign {title!r}."
+OWNER_REQUIRED = "Choose the new owner."
+OWNER_INACTIVE = "The new owner's account is deactivated."
+
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "owner",
+    "team",
+    "due_on",
+    "priority",
+    "type",
+    "estimated_hours",
+    "actual_hours",
+    "ticket_url",
+)
+
+
+def _status_label(status: str) -> str:
+    return str(ActionItem.Status(status).label).lower()
+
+
+def _locked(item: ActionItem) -> ActionItem:
+    """Re-read the row under a lock: two people clicking at once serialise here, and the rule
+    checks below see the committed status, not the one the page was rendered with."""
+    fresh = ActionItem.objects.select_for_update().get(pk=item.pk)
+    if fresh.is_deleted:
+        raise ServiceError(ALREADY_DELETED)
+    return fresh
+
+
+def _save(item: ActionItem, *, by, reason: str, fields: list[str]) -> ActionItem:
+    item._history_user = by  # who, on every change (simple-history)
+    item._change_reason = reason
+    item.save(update_fields=[*fields, "updated_at"])
+    return item
+
+
+def _by_name(user) -> str:
+    if user is None:
+        return "someone"
+    return user.get_full_name() or user.get_username()
+
+
+@transaction.atomic
+def start_action_item(*, item: ActionItem, by) -> ActionItem:
+    """open → in_progress."""
+    item = _locked(item)
+    if item.status != ActionItem.Status.OPEN:
+        raise ServiceError(
+            {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="started")]}
+        )
+    item.status = ActionItem.Status.IN_PROGRESS
+    return _save(item, by=by, reason="Started", fields=["status"])
+
+
+def _close(item: ActionItem, *, by, status: str, reason: str, fields: list[str]) -> ActionItem:
+    item.status = status
+    item.closed_at = timezone.now()
+    item.closed_by = by
+    _save(item, by=by, reason=reason, fields=["status", "closed_at", "closed_by", *fields])
+    if item.incident_id:
+        verb = "done" if status == ActionItem.Status.DONE else "closed as won't do"
+        detail = item.verification_note if status == ActionItem.Status.DONE else item.wont_do_reason
+        add_timeline_entry(
+            incident=item.incident,
+            kind=TimelineEntry.Kind.ACTION,
+            author=by,
+            body=f"Action item {verb} by {_by_name(by)}: **{item.title}**. {detail}".strip(),
+            source=TimelineEntry.Source.MACHINE,
+        )
+    return item
+
+
+@transaction.atomic
+def complete_action_item(
+    *, item: ActionItem, by, verification_note: str, actual_hours: Decimal | float | None = None
+) -> ActionItem:
+    """open|in_progress → done. A verification note (how we know it works) is required."""
+    item = _locked(item)
+    if item.is_closed:
+        raise ServiceError(
+            {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="completed")]}
+        )
+    note = (verification_note or "").strip()
+    if not note:
+        raise ServiceError({"verification_note": [VERIFICATION_REQUIRED]})
+    fields = ["verification_note"]
+    item.verification_note = note
+    if actual_hours is not None:
+        if Decimal(str(actual_hours)) < 0:
+            raise ServiceError({"actual_hours": [HOURS_NEGATIVE]})
+        item.actual_hours = actual_hours
+        fields.append("actual_hours")
+    return _close(item, by=by, status=ActionItem.Status.DONE, reason="Done", fields=fields)
+
+
+@transaction.atomic
+def wont_do_action_item(*, item: ActionItem, by, reason: str) -> ActionItem:
+    """open|in_progress → wont_do. A reason is required; closure rates do not count it."""
+    item = _locked(item)
+    if item.is_closed:
+        raise ServiceError(
+            {
+                "status": [
+                    ILLEGAL_MOVE.format(
+                        current=_status_label(item.status), verb="closed as won't do"
+                    )
+                ]
+            }
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError({"wont_do_reason": [REASON_REQUIRED]})
+    item.wont_do_reason = reason
+    return _close(
+        item, by=by, status=ActionItem.Status.WONT_DO, reason="Won't do", fields=["wont_do_reason"]
+    )
+
+
+@transaction.atomic
+def reopen_action_item(*, item: ActionItem, by) -> ActionItem:
+    """done|wont_do → open. The old note and reason stay in the history, not on the item."""
+    item = _locked(item)
+    if not item.is_closed:
+        raise ServiceError(
+            {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="reopened")]}
+        )
+    item.status = ActionItem.Status.OPEN
+    item.closed_at = None
+    item.closed_by = None
+    item.verification_note = ""
+    item.wont_do_reason = ""
+    _save(
+        item,
+        by=by,
+        reason="Reopened",
+        fields=["status", "closed_at", "closed_by", "verification_note", "wont_do_reason"],
+    )
+    if item.incident_id:
+        add_timeline_entry(
+            incident=item.incident,
+            kind=TimelineEntry.Kind.ACTION,
+            author=by,
+            body=f"Action item reopened by {_by_name(by)}: **{item.title}**.",
+            source=TimelineEntry.Source.MACHINE,
+        )
+    return item
+
+
+@transaction.atomic
+def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
+    """Edit the plain fields (not the status: transitions have their own services)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    item = _locked(item)
+    errors: dict[str, list[str]] = {}
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"]:
+            errors["title"] = [TITLE_REQUIRED]
+    if "team" in changes and changes["team"] is None:
+        errors["team"] = ["An action item needs a team: its manager follows it up."]
+    for field in ("estimated_hours", "actual_hours"):
+        value = changes.get(field)
+        if value is not None and Decimal(str(value)) < 0:
+            errors[field] = [HOURS_NEGATIVE]
+    if (
+        changes.get("priority") is not None
+        and changes["priority"] not in ActionItem.Priority.values
+    ):
+        errors["priority"] = ["Choose a priority from p1 to p4."]
+    if changes.get("type") is not None and changes["type"] not in ActionItem.Type.values:
+        errors["type"] = ["Choose a type: prevent, detect, mitigate or process."]
+    due = changes.get("due_on")
+    if due and due != item.due_on and due < timezone.localdate() and not item.is_closed:
+        errors["due_on"] = [DUE_IN_PAST]
+    owner = changes.get("owner")
+    if owner is not None and not owner.is_active:
+        errors["owner"] = [OWNER_INACTIVE]
+    if errors:
+        raise ServiceError(errors)
+    changed = [f for f, v in changes.items() if getattr(item, f) != v]
+    if not changed:
+        return item
+    for field in changed:
+        setattr(item, field, changes[field])
+    return _save(item, by=by, reason="Edited", fields=changed)
+
+
+def can_reassign(*, user, item: ActionItem) -> bool:
+    """Managers reassign their teams' items; superusers any."""
+    return bool(user.is_superuser or (item.team.manager_id and item.team.manager_id == user.pk))
+
+
+@transaction.atomic
+def reassign_action_item(*, item: ActionItem, by, owner) -> ActionItem:
+    """Give the item to someone else. The owner may hand over their own item; managers any
+    item of their teams."""
+    if owner is None:
+        raise ServiceError({"owner": [OWNER_REQUIRED]})
+    if not owner.is_active:
+        raise ServiceError({"owner": [OWNER_INACTIVE]})
+    item = _locked(item)
+    if not (can_reassign(user=by, item=item) or item.owner_id == by.pk):
+        raise ServiceError(NOT_MANAGER.format(title=item.title))
+    if item.owner_id == owner.pk:
+        return item
+    item.owner = owner
+    return _save(item, by=by, reason=f"Reassigned to {owner.get_username()}", fields=["owner"])
+
+
+@transaction.atomic
+def bulk_reassign_action_items(*, items, by, owner) -> int:
+    """Reassign several items at once, all or nothing: only a manager of every item's team."""
+    if owner is None:
+        raise ServiceError({"owner": [OWNER_REQUIRED]})
+    if not owner.is_active:
+        raise ServiceError({"owner": [OWNER_INACTIVE]})
+    items = list(
+        ActionItem.objects.select_for_update()
+        .filter(pk__in=[i.pk for i in items], is_deleted=False)
+        .select_related("team")
+        .order_by("pk")
+    )
+    refused = [i for i in items if not can_reassign(user=by, item=i)]
+    if refused:
+        raise ServiceError(NOT_MANAGER.format(title=refused[0].title))
+    changed = 0
+    for item in items:
+        if item.owner_id != owner.pk:
+            item.owner = owner
+            _save(item, by=by, reason=f"Reassigned to {owner.get_username()}", fields=["owner"])
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def delete_action_item(*, item: ActionItem, by) -> ActionItem:
+    """Soft delete: the row and its history stay; every list and count stops showing it."""
+    item = _locked(item)
+    item.is_deleted = True
+    return _save(item, by=by, reason="Deleted", fields=["is_deleted"])
+
+
 def connect() -> None:
-    """Register this feature's hooks (home panel, ...). Called once at app ready."""
+    """Register this feature's hooks: the home page's "my action items" panel."""
+    from ..selectors.actions import my_actions_panel
+    from ..selectors.home import HOME_PANELS
+
+    if my_actions_panel not in HOME_PANELS:
+        HOME_PANELS.append(my_actions_panel)

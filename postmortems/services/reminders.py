@@ -1,0 +1,361 @@
+"""Reminders, escalations and flags of overdue action items.
+
+The scan (Celery beat every 5 minutes, or `manage.py send_reminders`) decides who must hear about
+which item; the send task delivers. Two guarantees, and where each comes from:
+
+* Exactly-once RECORD per (item, kind, period): `ReminderSent`'s unique constraint. The scan
+  inserts each row in its own savepoint and treats an IntegrityError as "another scan got there
+  first" — so two scans running at once record one row (on PostgreSQL the second INSERT waits for
+  the first transaction and then fails on the constraint).
+* At-least-once SENDING: the row is written first with `sent_at` NULL, the send task is enqueued
+  on commit, and the task sets `sent_at` only after the message went out. A worker that dies
+  mid-send leaves `sent_at` NULL and its unacknowledged message is redelivered (acks_late +
+  reject_on_worker_lost + the broker's visibility timeout); the scan also re-enqueues rows left
+  unsent for a few minutes. Worst case one message is repeated; none is lost.
+
+Daily digest: users with `Profile.daily_digest` get no single messages. Their rows stay unsent
+until the first scan after DIGEST_HOUR (local time) each day, which enqueues one digest per user
+with every row recorded before that day's cutoff; rows recorded later wait for the next day.
+`manage.py send_reminders --digest` sends pending digests at once, ignoring the cutoff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ..models import ActionItem, Profile, ReminderSent
+from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
+
+log = logging.getLogger(__name__)
+
+ESCALATE_AFTER_DAYS = 7
+FLAG_AFTER_DAYS = 14
+RESEND_AFTER = timedelta(minutes=10)  # longer than a send ever takes; shorter than a day
+MAX_ATTEMPTS = 20
+DIGEST_HOUR = 8
+
+Kind = ReminderSent.Kind
+
+
+@dataclass
+class ScanResult:
+    recorded: list[ReminderSent] = field(default_factory=list)
+    skipped: int = 0  # already recorded (by an earlier or a concurrent scan)
+    resent: list[int] = field(default_factory=list)  # stale unsent rows enqueued again
+    digests: list[int] = field(default_factory=list)  # user ids whose digest was enqueued
+
+    def summary(self) -> str:
+        kinds: dict[str, int] = {}
+        for row in self.recorded:
+            kinds[row.kind] = kinds.get(row.kind, 0) + 1
+        made = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+        return (
+            f"recorded {len(self.recorded)} reminder(s) ({made}); {self.skipped} already recorded; "
+            f"{len(self.resent)} unsent re-enqueued; {len(self.digests)} digest(s) enqueued"
+        )
+
+
+def due_reminders(item: ActionItem, today: date) -> list[tuple[str, object]]:
+    """Which (kind, recipient) this open item calls for today.
+
+    due: on the due date (and the days after, until the escalation takes over, so a scan that
+    missed the day still reminds) → the owner. escalated: overdue ≥ 7 days → the team's manager.
+    flagged: overdue ≥ 14 days → listed on the weekly review; the owner is told.
+    """
+    if item.due_on is None or item.due_on > today:
+        return []
+    late = (today - item.due_on).days
+    wanted = []
+    if late < ESCALATE_AFTER_DAYS and item.owner_id:
+        wanted.append((Kind.DUE, item.owner))
+    if late >= ESCALATE_AFTER_DAYS:
+        wanted.append((Kind.ESCALATED, item.team.manager or item.owner))
+    if late >= FLAG_AFTER_DAYS:
+        wanted.append((Kind.FLAGGED, item.owner or item.team.manager))
+    return wanted
+
+
+def _record(item: ActionItem, kind: str, recipient) -> ReminderSent | None:
+    """Insert-or-skip. The savepoint keeps the caller's transaction usable after a conflict."""
+    try:
+        with transaction.atomic():
+            return ReminderSent.objects.create(
+                action_item=item, kind=kind, period=item.due_on.isoformat(), recipient=recipient
+            )
+    except IntegrityError:
+        return None
+
+
+def _wants_digest(user_ids) -> set[int]:
+    return set(
+        Profile.objects.filter(user_id__in=user_ids, daily_digest=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def digest_cutoff(now: datetime | None = None) -> datetime | None:
+    """Today's digest cutoff (DIGEST_HOUR local), or None before it."""
+    local = timezone.localtime(now or timezone.now())
+    cutoff = datetime.combine(local.date(), time(DIGEST_HOUR), tzinfo=local.tzinfo)
+    return cutoff if local >= cutoff else None
+
+
+def scan_reminders(
+    *, today: date | None = None, now: datetime | None = None, enqueue: bool = True
+) -> ScanResult:
+    """Record the reminders due now and enqueue their sending (on commit). Safe to run anywhere,
+    any number of times, concurrently."""
+    from ..tasks.actions import send_digest_task, send_reminder_task
+
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    result = ScanResult()
+    items = (
+        ActionItem.objects.filter(
+            is_deleted=False, status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today
+        )
+        .select_related("owner", "team__manager")
+        .order_by("due_on", "pk")
+    )
+    # Rows recorded by earlier scans are skipped without an INSERT (one query for all); the
+    # unique constraint still decides between scans running at the same moment.
+    done = set(
+        ReminderSent.objects.filter(action_item__in=items.values("pk")).values_list(
+            "action_item_id", "kind", "period"
+        )
+    )
+    for item in items.iterator(chunk_size=500):
+        for kind, recipient in due_reminders(item, today):
+            if (item.pk, kind, item.due_on.isoformat()) in done:
+                result.skipped += 1
+                continue
+            row = _record(item, kind, recipient)
+            if row is None:
+                result.skipped += 1
+            else:
+                result.recorded.append(row)
+    digest_users = _wants_digest({r.recipient_id for r in result.recorded if r.recipient_id})
+
+    # Rows left unsent (a worker died, the mail server was down): enqueue again. A duplicate
+    # task for a row is harmless: the send task locks the row and skips it once sent.
+    stale = list(
+        ReminderSent.objects.filter(
+            sent_at__isnull=True, created_at__lt=now - RESEND_AFTER, attempts__lt=MAX_ATTEMPTS
+        )
+        .exclude(recipient__profile__daily_digest=True)
+        .values_list("pk", flat=True)[:500]
+    )
+    result.resent = stale
+
+    cutoff = digest_cutoff(now)
+    if cutoff is not None:
+        result.digests = sorted(
+            set(
+                ReminderSent.objects.filter(
+                    sent_at__isnull=True,
+                    created_at__lt=cutoff,
+                    recipient__profile__daily_digest=True,
+                    attempts__lt=MAX_ATTEMPTS,
+                ).values_list("recipient_id", flat=True)
+            )
+        )
+    if enqueue:
+        for row in result.recorded:
+            if row.recipient_id not in digest_users:
+                send_reminder_task.delay_on_commit(row.pk)
+        for pk in stale:
+            send_reminder_task.delay_on_commit(pk)
+        for user_id in result.digests:
+            send_digest_task.delay_on_commit(user_id)
+    return result
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+SUBJECTS = {
+    Kind.DUE: "Due today: {title}",
+    Kind.ESCALATED: "Overdue {days} days (escalated): {title}",
+    Kind.FLAGGED: "Flagged for the weekly review, overdue {days} days: {title}",
+}
+
+
+def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict:
+    """What a message may say. The incident's details appear only if the recipient can see
+    the incident (a manager of a restricted incident's item sees the item, not the incident)."""
+    item = row.action_item
+    recipient = row.recipient
+    visible = incident_visible_to(item, recipient) if recipient else False
+    return {
+        "row": row,
+        "item": item,
+        "recipient": recipient,
+        "incident_visible": visible,
+        "days_overdue": days_overdue(item, today),
+        "item_url": settings.SITE_URL + item.get_absolute_url(),
+        "incident_url": settings.SITE_URL + item.incident.get_absolute_url() if visible else "",
+        "list_url": settings.SITE_URL + "/actions/",
+        "preferences_url": settings.SITE_URL + "/me/",
+    }
+
+
+def render_reminder(row: ReminderSent) -> EmailMultiAlternatives | None:
+    recipient = row.recipient
+    if recipient is None or not recipient.email or not recipient.is_active:
+        return None
+    ctx = reminder_context(row)
+    subject = SUBJECTS[row.kind].format(title=row.action_item.title, days=ctx["days_overdue"])
+    text = render_to_string("postmortems/email/action_reminder.txt", ctx)
+    html = render_to_string("postmortems/email/action_reminder.html", ctx)
+    message = EmailMultiAlternatives(
+        subject=subject[:200],
+        body=text,
+        to=[recipient.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def slack_text(row: ReminderSent) -> str:
+    """The Slack channel is read by many: never name a restricted incident, nor its item."""
+    item = row.action_item
+    url = settings.SITE_URL + item.get_absolute_url()
+    owner = (item.owner.get_full_name() or item.owner.get_username()) if item.owner else "nobody"
+    if item.incident_id and item.incident.is_restricted:
+        head = "An action item of a restricted incident"
+        return f"{head} needs attention ({row.get_kind_display().lower()}): <{url}|open it>"
+    late = days_overdue(item)
+    what = {
+        Kind.DUE: "is due today",
+        Kind.ESCALATED: f"is overdue by {late} days; escalated to the team's manager",
+        Kind.FLAGGED: f"is overdue by {late} days; flagged for the weekly review",
+    }[row.kind]
+    return f"Action item <{url}|{item.title}> (owner {owner}, team {item.team.name}) {what}."
+
+
+def post_to_slack(text: str) -> None:
+    url = settings.SLACK_WEBHOOK_URL
+    if not url:
+        return
+    body = json.dumps({"text": text}).encode()
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("SLACK_WEBHOOK_URL must be an http(s) URL.")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above; the URL is a setting)
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        if response.status >= 300:
+            raise RuntimeError(f"Slack answered {response.status}")
+
+
+def send_reminder(*, reminder_id: int) -> bool:
+    """Deliver one recorded reminder unless already sent. Returns whether something was sent.
+
+    The row is locked for the send (skip_locked: a duplicate task for the same row, e.g. a
+    redelivery racing a re-enqueue, leaves at once). If this process dies mid-send the lock goes
+    with its connection and `sent_at` stays NULL, so a later attempt sends again.
+    """
+    # Counted outside the send's transaction, so failed attempts are counted too.
+    ReminderSent.objects.filter(pk=reminder_id, sent_at__isnull=True).update(
+        attempts=F("attempts") + 1
+    )
+    with transaction.atomic():
+        return _send_locked(reminder_id)
+
+
+def _send_locked(reminder_id: int) -> bool:
+    row = (
+        ReminderSent.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related(
+            "action_item__owner", "action_item__team", "action_item__incident", "recipient"
+        )
+        .filter(pk=reminder_id, sent_at__isnull=True)
+        .first()
+    )
+    if row is None:
+        return False
+    item = row.action_item
+    if item.is_deleted or item.is_closed:
+        row.sent_at = timezone.now()  # nothing to say any more; close the row
+        row.save(update_fields=["sent_at"])
+        return False
+    message = render_reminder(row)
+    if message is not None:
+        message.send()
+    if settings.SLACK_WEBHOOK_URL:
+        post_to_slack(slack_text(row))
+    row.sent_at = timezone.now()
+    row.save(update_fields=["sent_at"])
+    return True
+
+
+@transaction.atomic
+def send_digest(*, user_id: int, cutoff: datetime | None = None) -> int:
+    """One email with every unsent reminder of this user recorded before the cutoff."""
+    qs = ReminderSent.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        recipient_id=user_id, sent_at__isnull=True
+    )
+    if cutoff is not None:
+        qs = qs.filter(created_at__lt=cutoff)
+    rows = list(
+        qs.select_related(
+            "action_item__owner", "action_item__team", "action_item__incident", "recipient"
+        ).order_by("action_item__due_on", "pk")
+    )
+    if not rows:
+        return 0
+    recipient = rows[0].recipient
+    ReminderSent.objects.filter(pk__in=[r.pk for r in rows]).update(attempts=rows[0].attempts + 1)
+    live = [r for r in rows if not r.action_item.is_deleted and not r.action_item.is_closed]
+    if live and recipient.email and recipient.is_active:
+        entries = [reminder_context(r) for r in live]
+        ctx = {
+            "recipient": recipient,
+            "entries": entries,
+            "list_url": settings.SITE_URL + "/actions/",
+            "preferences_url": settings.SITE_URL + "/me/",
+        }
+        message = EmailMultiAlternatives(
+            subject=f"Your action items today: {len(live)} need attention",
+            body=render_to_string("postmortems/email/action_digest.txt", ctx),
+            to=[recipient.email],
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+        message.attach_alternative(
+            render_to_string("postmortems/email/action_digest.html", ctx), "text/html"
+        )
+        message.send()
+        if settings.SLACK_WEBHOOK_URL:
+            for row in live:
+                post_to_slack(slack_text(row))
+    ReminderSent.objects.filter(pk__in=[r.pk for r in rows]).update(sent_at=timezone.now())
+    return len(live)
+
+
+def pending_digest_users() -> list[int]:
+    return sorted(
+        set(
+            ReminderSent.objects.filter(
+                sent_at__isnull=True, recipient__profile__daily_digest=True
+            ).values_list("recipient_id", flat=True)
+        )
+    )
+
+
+def unsent_rows(*, exclude_digest: bool = True) -> list[int]:
+    qs = ReminderSent.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    if exclude_digest:
+        qs = qs.exclude(Q(recipient__profile__daily_digest=True))
+    return list(qs.order_by("pk").values_list("pk", flat=True))
