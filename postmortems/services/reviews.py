@@ -41,7 +41,7 @@ def default_week(today: date | None = None) -> str:
 
 @transaction.atomic
 def build_weekly_review(
-    *, week: str | None = None, rebuild: bool = False, publish: bool = True
+    *, week: str | None = None, rebuild: bool = False, publish: bool = True, mail: bool = True
 ) -> tuple[WeeklyReview, bool]:
     """Build the review of an ISO week (default: last week). Returns (review, built).
 
@@ -76,18 +76,19 @@ def build_weekly_review(
         except IntegrityError:  # another worker built the same week between our read and write
             return WeeklyReview.objects.get(iso_week=iso), False
     if publish:
-        publish_weekly_review(review=review)
+        publish_weekly_review(review=review, mail=mail)
     return review, True
 
 
 @transaction.atomic
-def publish_weekly_review(*, review: WeeklyReview) -> WeeklyReview:
-    """Publish to all staff; the mail goes out once, after commit."""
+def publish_weekly_review(*, review: WeeklyReview, mail: bool = True) -> WeeklyReview:
+    """Publish to all staff; the mail goes out once, after commit (`mail=False`: never, e.g.
+    for back-filled weeks nobody should be mailed about)."""
     if not review.published:
         review.published = True
         review.published_at = timezone.now()
         review.save(update_fields=["published", "published_at"])
-    if review.mailed_at is None:
+    if mail and review.mailed_at is None:
         from ..tasks.reviews import mail_weekly_review_task
 
         mail_weekly_review_task.delay_on_commit(review.pk)

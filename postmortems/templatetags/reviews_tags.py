@@ -9,6 +9,7 @@ from metrics_link.charts import format_value
 from .. import reviews_metrics as rm
 
 register = template.Library()
+MINUS = "\u2212"
 
 
 @register.filter
@@ -21,11 +22,11 @@ def pct(value, digits: int = 0) -> str:
 
 @register.filter
 def signed_pct(value) -> str:
-    """0.123 → "+12.3%"; -0.05 → "−5.0%"; None → "—"."""
+    """0.123 → "+12.3%"; -0.05 → "-5.0%" (with a real minus sign); None → "—"."""
     if value is None:
         return "—"
     number = float(value) * 100
-    return f"{'+' if number >= 0 else '−'}{abs(number):.1f}%"
+    return f"{'+' if number >= 0 else MINUS}{abs(number):.1f}%"
 
 
 @register.filter

@@ -23,7 +23,6 @@ from ..services import accounts
 from ..services import reviews as svc
 from .utils import apply_service_errors, error_text
 
-
 # --------------------------------------------------------------------------- weekly reviews
 
 
