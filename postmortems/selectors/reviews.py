@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.http import Http404
+from django.urls import NoReverseMatch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -292,6 +293,14 @@ def business_section(start: datetime, end: datetime) -> dict:
     return {"series": rows, "charts": charts}
 
 
+def _action_url(item: ActionItem) -> str:
+    """The item's page once the action tracker provides it; the tracker list until then."""
+    try:
+        return item.get_absolute_url()
+    except NoReverseMatch:
+        return "/actions/"
+
+
 def actions_section(reader, start: datetime, end: datetime) -> dict:
     """Opened, closed, overdue and flagged (+14 days) action items by team, as of the week's end.
 
@@ -346,7 +355,7 @@ def actions_section(reader, start: datetime, end: datetime) -> dict:
                 "restricted": False,
                 "id": item.pk,
                 "title": item.title,
-                "url": item.get_absolute_url(),
+                "url": _action_url(item),
                 "team": item.team.name,
                 "owner": (item.owner.get_full_name() or item.owner.get_username())
                 if item.owner
