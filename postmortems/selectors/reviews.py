@@ -16,8 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.http import Http404
-from django.urls import NoReverseMatch
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from metrics_link.charts import Bar, Series, bar_chart, line_chart

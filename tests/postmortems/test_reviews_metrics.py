@@ -86,7 +86,7 @@ def test_the_simple_rule_for_a_fifty_fifty_split(control, experiment, significan
 
 
 def test_chi_squared_matches_a_hand_computed_table():
-    # a=20 b=80 / c=40 d=60: chi² = 200·(20·60 − 80·40)² / (100·100·60·140) = 9.5238
+    # a=20 b=80 / c=40 d=60: chi² = 200·(20·60 - 80·40)² / (100·100·60·140) = 9.5238
     verdict = rm.chi_squared_2x2(100, 20, 100, 40)
     assert verdict.statistic == pytest.approx(9.5238, abs=1e-4)
     assert verdict.significant

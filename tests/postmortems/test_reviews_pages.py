@@ -48,7 +48,8 @@ def test_the_review_page_renders_its_snapshot_in_constant_queries(client_for, us
     assert small == large
     assert small <= 6
     page = client.get("/reviews/2026-W20/").content.decode()
-    assert "Outage 2026-W20 49" in page and "Delivery: the four keys" in page
+    assert "Outage 2026-W20 49" in page
+    assert "Delivery: the four keys" in page
 
 
 def test_the_list_shows_weeks_newest_first(client_for, user):
@@ -111,7 +112,8 @@ def test_a_team_member_creates_a_retro_and_adds_items(client_for, user, team):
         },
     )
     retro = Retrospective.objects.get()
-    assert response.status_code == 302 and response["Location"] == retro.get_absolute_url()
+    assert response.status_code == 302
+    assert response["Location"] == retro.get_absolute_url()
     client.post(f"/retros/{retro.pk}/items/", {"column": "stop", "text": "Friday deploys"})
     assert RetroItem.objects.get().column == "stop"
 
@@ -156,7 +158,8 @@ def test_publishing_needs_an_item_and_then_shows_to_all_staff(client_for, user, 
     retro.refresh_from_db()
     assert retro.published
     page = client_for(UserFactory()).get("/retros/").content.decode()
-    assert retro.name in page and retro.team.name in page
+    assert retro.name in page
+    assert retro.team.name in page
 
 
 def test_each_teams_history_is_in_order(client_for, user, team):
@@ -202,7 +205,8 @@ def test_api_lists_reviews_and_gives_figures_without_html(api_client_for, user):
     assert listing["results"][0]["iso_week"] == "2026-W10"
     detail = api.get("/api/reviews/2026-W10/").json()
     assert detail["figures"]["incidents"]["count"] == 2
-    assert "html" not in detail["figures"] and "charts" not in detail["figures"]["business"]
+    assert "html" not in detail["figures"]
+    assert "charts" not in detail["figures"]["business"]
     assert api.get("/api/reviews/2030-W01/").status_code == 404
 
 

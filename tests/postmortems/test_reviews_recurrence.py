@@ -106,7 +106,8 @@ def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new
     start = timezone.now() - timedelta(days=6)
     end = timezone.now() + timedelta(days=1)
     suggested = sel.fixes_section(reader, start, end)
-    assert suggested["failed"] == 0 and suggested["confirmed"] == []
+    assert suggested["failed"] == 0
+    assert suggested["confirmed"] == []
 
     svc.decide_recurrence(
         incident=new, earlier=earlier, by=UserFactory(), confirm=True, reason="Same pool."
@@ -148,7 +149,8 @@ def test_the_incident_page_offers_the_decision_and_records_it(client_for, earlie
     )
     try:
         page = client.get(f"/incidents/{new.pk}/").content.decode()
-        assert "Possible recurrence" in page and earlier.title in page
+        assert "Possible recurrence" in page
+        assert earlier.title in page
         response = client.post(
             f"/incidents/{new.pk}/recurrences/",
             {"earlier": earlier.pk, "decision": "confirm", "reason": "Same pool again."},

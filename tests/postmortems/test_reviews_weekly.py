@@ -161,7 +161,8 @@ def test_action_items_by_team_with_flagged_ones(start):
     assert row["overdue"] == 4
     assert row["flagged"] == 3
     titles = [f.get("title") for f in a["flagged"]]
-    assert "Add alert" in titles and "Reminded" in titles
+    assert "Add alert" in titles
+    assert "Reminded" in titles
     assert "Rotate keys" not in titles
     assert any(f["restricted"] for f in a["flagged"])
 
@@ -187,7 +188,8 @@ def test_the_same_week_last_year_lists_incidents_and_whether_actions_stay_closed
     years = sel.past_years_section(sel.all_staff_reader(), sel.week_bounds(WEEK)[0])["years"]
 
     assert years[0]["iso_week"] == "2025-W10"
-    assert years[0]["count"] == 2 and years[0]["restricted"] == 1
+    assert years[0]["count"] == 2
+    assert years[0]["restricted"] == 1
     row = years[0]["incidents"][0]
     assert (row["title"], row["actions_closed"], row["actions_total"]) == ("Old outage", 1, 2)
     assert row["still_closed"] is False
@@ -200,7 +202,8 @@ def test_building_a_week_twice_gives_one_review_and_keeps_the_first_snapshot(sta
 
     again, built_again = svc.build_weekly_review(week=WEEK)
 
-    assert built and not built_again
+    assert built
+    assert not built_again
     assert WeeklyReview.objects.count() == 1
     assert again.pk == first.pk
     assert again.snapshot["incidents"]["count"] == 1
@@ -234,7 +237,8 @@ def test_publishing_mails_all_staff_once_after_commit(django_capture_on_commit_c
         assert WEEK in message.subject
         assert "Checkout down" in message.body
         html = message.alternatives[0][0]
-        assert "Checkout down" in html and "<svg" in html
+        assert "Checkout down" in html
+        assert "<svg" in html
         assert svc.mail_weekly_review(review_id=review.pk) is False  # already sent
     assert len(mail.outbox) == 1
 
@@ -285,4 +289,5 @@ def test_restricted_incidents_are_counted_but_never_identified(
     for text in (snapshot, page, feed, message.body, message.alternatives[0][0]):
         for secret in (SECRET, "vault-secrets", "Quartermain", "Zebulon", "Rotate vault keys"):
             assert secret not in text
-    assert "Search slow" in page and "1 restricted incident (sev2, 1h 12m)" in page
+    assert "Search slow" in page
+    assert "1 restricted incident (sev2, 1h 12m)" in page
