@@ -9,7 +9,7 @@ branch alone) a minimal set is generated so every section of the review has numb
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -117,7 +117,7 @@ RETRO_ACTIONS = [
 def _ensure_deploys(ctx, rng) -> str:
     """Minimal production deploys, commits and confirmed culprits, only if none exist."""
     if Deploy.objects.exists():
-        return "deploys from the deploys step"
+        return "deploys already recorded"
     services = list(Service.objects.filter(claimed=True).order_by("slug"))
     prod = settings.PRODUCTION_ENVIRONMENTS[0]
     deploys, commits, links = [], [], []
@@ -209,7 +209,7 @@ def _ensure_deploys(ctx, rng) -> str:
 
 def _ensure_business_metrics(ctx, rng) -> str:
     if MetricPoint.objects.filter(series__kind=MetricSeries.Kind.BUSINESS).exists():
-        return "business metrics from the metrics step"
+        return "business metrics already recorded"
     specs = [
         ("revenue", "Revenue", "$", 2400.0),
         ("registrations", "Registrations", "signups", 38.0),
@@ -257,9 +257,7 @@ def _retros(ctx, rng) -> str:
                     facilitator=rng.choice(members),
                     created_by=team.manager or members[0],
                     published=True,
-                    published_at=timezone.make_aware(
-                        timezone.datetime.combine(end, timezone.datetime.min.time())
-                    )
+                    published_at=timezone.make_aware(datetime.combine(end, time.min))
                     + timedelta(hours=16),
                     summary="Fewer pages, steadier deploys; the query budget is the next step."
                     if n == 0
@@ -300,11 +298,15 @@ def _retros(ctx, rng) -> str:
                 type=ActionItem.Type.PROCESS,
             )
             created += 1
+            opened_at = timezone.make_aware(
+                datetime.combine(retro.sprint_end, time.min)
+            ) + timedelta(hours=16)
+            ActionItem.objects.filter(pk=item.pk).update(created_at=opened_at)
             if retro.sprint_end + timedelta(days=10) < today and rng.random() < 0.7:
                 closed = timezone.make_aware(
-                    timezone.datetime.combine(
+                    datetime.combine(
                         retro.sprint_end + timedelta(days=rng.randint(3, 12)),
-                        timezone.datetime.min.time(),
+                        time.min,
                     )
                 ) + timedelta(hours=15)
                 ActionItem.objects.filter(pk=item.pk).update(

@@ -3,6 +3,8 @@ recurrences (did a fix prevent the cause from coming back?)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -108,6 +110,11 @@ class WeeklyReview(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("postmortems:review-detail", args=[self.iso_week])
+
+    @property
+    def week_end(self):
+        """The Sunday of the week."""
+        return self.week_start + timedelta(days=6)
 
 
 class Experiment(models.Model):
