@@ -847,3 +847,16 @@ def recurrence_section(incident: Incident, user) -> dict | None:
         "can_decide": incident.pk
         in set(visible.filter(pk=incident.pk).values_list("pk", flat=True)),
     }
+
+
+def latest_review_panel(user) -> dict | None:
+    """Home page side panel: the latest weekly review's headline (one query)."""
+    review = review_list().only("iso_week", "week_start", "snapshot").first()
+    if review is None:
+        return None
+    return {
+        "title": "This week's review",
+        "template": "postmortems/reviews/_home_panel.html",
+        "column": "side",
+        "review": review,
+    }

@@ -317,4 +317,8 @@ def update_experiment(*, experiment: Experiment, **fields) -> Experiment:
 
 
 def connect() -> None:
-    """Register this feature's hooks (signal receivers, close gates, home panels...). Called once at app ready."""
+    """Register this feature's hooks. Called once at app ready."""
+    from ..selectors.home import HOME_PANELS
+
+    if review_selectors.latest_review_panel not in HOME_PANELS:
+        HOME_PANELS.append(review_selectors.latest_review_panel)

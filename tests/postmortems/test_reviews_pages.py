@@ -52,6 +52,13 @@ def test_the_review_page_renders_its_snapshot_in_constant_queries(client_for, us
     assert "Delivery: the four keys" in page
 
 
+def test_the_home_page_shows_the_latest_review(client_for, user):
+    _build("2026-W10", 3)
+    page = client_for(user).get("/").content.decode()
+    assert "Weekly review 2026-W10" in page
+    assert "3 incidents" in page
+
+
 def test_the_list_shows_weeks_newest_first(client_for, user):
     _build("2026-W10", 0)
     _build("2026-W11", 0)
