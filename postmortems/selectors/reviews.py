@@ -844,6 +844,13 @@ def recurrence_section(incident: Incident, user) -> dict | None:
         "decided": [r for r in stored if r.status != Recurrence.Status.SUGGESTED],
         "suggestions": suggestions,
         "recurred_as": recurred_as,
+        "own_fixes": list(
+            ActionItem.objects.filter(
+                incident=incident, is_deleted=False, status=ActionItem.Status.DONE
+            ).values_list("title", flat=True)
+        )
+        if recurred_as
+        else [],
         "can_decide": incident.pk
         in set(visible.filter(pk=incident.pk).values_list("pk", flat=True)),
     }

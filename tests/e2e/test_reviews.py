@@ -99,3 +99,47 @@ def test_voting_in_a_retro_with_htmx(signed_in, live_server, shot):
     assert taken.get_attribute("aria-pressed") == "true"
     assert "▲ 1" in taken.inner_text()
     shot("retro-detail")
+
+
+def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, shot, monkeypatch):
+    from postmortems.selectors import reviews as review_selectors
+    from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
+    from tests.factories import ActionItemFactory, WhyNodeFactory
+
+    monkeypatch.setattr(
+        "postmortems.selectors.sections.INCIDENT_SECTIONS",
+        [
+            *INCIDENT_SECTIONS,
+            Section(
+                "recurrence",
+                "postmortems/incident/_recurrence.html",
+                review_selectors.recurrence_section,
+            ),
+        ],
+    )
+    service = ServiceFactory(slug="payments-api")
+    earlier = IncidentFactory(
+        services=[service],
+        title="Payment pool exhausted",
+        started_at=timezone.now() - timedelta(days=60),
+    )
+    WhyNodeFactory(incident=earlier, category="infrastructure")
+    ActionItemFactory(
+        incident=earlier,
+        title="Cap the pool per worker",
+        status="done",
+        closed_at=timezone.now() - timedelta(days=50),
+    )
+    new = IncidentFactory(services=[service], title="Payments timing out again")
+    WhyNodeFactory(incident=new, category="infrastructure")
+
+    page = signed_in
+    page.goto(f"{live_server.url}/incidents/{new.pk}/")
+    assert page.get_by_text("Possible recurrence").is_visible()
+    page.get_by_label("Reason").fill("Same pool; the cap was per worker and we doubled workers.")
+    shot("recurrence-suggested")
+    page.get_by_role("button", name="Confirm: the fix did not prevent it").click()
+    assert page.get_by_text("Confirmed", exact=True).is_visible()
+    page.goto(f"{live_server.url}/incidents/{earlier.pk}/")
+    assert page.get_by_text("did not prevent recurrence").is_visible()
+    shot("recurrence-earlier-incident")
