@@ -52,7 +52,7 @@ def build_weekly_review(
     except ValueError as exc:
         raise ServiceError({"week": [str(exc)]}) from None
     iso = rm.iso_week_of(monday)
-    if monday + timedelta(days=7) > timezone.localdate() + timedelta(days=1):
+    if monday + timedelta(days=7) > timezone.localdate():
         raise ServiceError({"week": [f"{iso} has not ended yet; build it from its Monday after."]})
     existing = WeeklyReview.objects.select_for_update().filter(iso_week=iso).first()
     if existing and not rebuild:
