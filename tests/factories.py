@@ -172,3 +172,46 @@ def publish_postmortem(incident, *, by=None, sections=None, notify=False):
     for reviewer in reviewers:
         svc.approve(postmortem=pm, by=reviewer)
     return svc.publish(postmortem=pm, by=by, notify=notify)
+
+
+# --- reviews ---
+
+from postmortems.models import Experiment, RetroItem, Retrospective  # noqa: E402
+
+
+class RetrospectiveFactory(DjangoModelFactory):
+    class Meta:
+        model = Retrospective
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"Sprint {n}")
+    sprint_start = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=14))
+    sprint_end = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3))
+    facilitator = factory.SelfAttribute("team.manager")
+    created_by = factory.SelfAttribute("team.manager")
+    published = True
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class RetroItemFactory(DjangoModelFactory):
+    class Meta:
+        model = RetroItem
+
+    retrospective = factory.SubFactory(RetrospectiveFactory)
+    column = "start"
+    text = factory.Sequence(lambda n: f"Idea {n}")
+    author = factory.SelfAttribute("retrospective.team.manager")
+
+
+class ExperimentFactory(DjangoModelFactory):
+    class Meta:
+        model = Experiment
+
+    name = factory.Sequence(lambda n: f"Experiment {n}")
+    hypothesis = "The new button converts better."
+    control_trials = 1000
+    control_conversions = 100
+    experiment_trials = 1000
+    experiment_conversions = 130
+    split = 0.5
+    started_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=30))

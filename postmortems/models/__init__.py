@@ -2,16 +2,23 @@ from . import documents, reviews  # noqa: F401  (feature models register themsel
 from .accounts import FeedToken, Profile
 from .actions import ActionItem, ReminderSent
 from .incidents import Incident, IncidentQuerySet, SuspectVerdict, TimelineEntry
+from .reviews import Experiment, Recurrence, RetroItem, Retrospective, RetroVote, WeeklyReview
 from .whys import WhyNode
 
 __all__ = [
     "ActionItem",
+    "Experiment",
     "FeedToken",
     "Incident",
     "IncidentQuerySet",
     "Profile",
+    "Recurrence",
     "ReminderSent",
+    "RetroItem",
+    "RetroVote",
+    "Retrospective",
     "SuspectVerdict",
     "TimelineEntry",
+    "WeeklyReview",
     "WhyNode",
 ]

@@ -43,6 +43,13 @@ class ActionItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="action_items",
     )
+    retrospective = models.ForeignKey(
+        "postmortems.Retrospective",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -50,6 +50,7 @@ def create_action_item(
     estimated_hours: Decimal | float | None = None,
     ticket_url: str = "",
     allow_past_due: bool = False,
+    retrospective=None,
 ) -> ActionItem:
     """Create an open action item. The team defaults as ARCHITECTURE says; it is required."""
     errors: dict[str, list[str]] = {}
@@ -58,6 +59,8 @@ def create_action_item(
         errors["title"] = [TITLE_REQUIRED]
     if why_node is not None and incident is None:
         incident = why_node.incident
+    if team is None and retrospective is not None:
+        team = retrospective.team
     team = team or default_team(incident=incident, owner=owner)
     if team is None:
         errors["team"] = [TEAM_REQUIRED]
@@ -78,6 +81,7 @@ def create_action_item(
         team=team,
         incident=incident,
         why_node=why_node,
+        retrospective=retrospective,
         due_on=due_on,
         priority=priority,
         type=type,

@@ -1,3 +1,23 @@
-"""Celery tasks of the reviews feature."""
+"""Celery tasks of the reviews feature (thin: ids in, service call)."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from celery import shared_task
+
+__all__ = ["build_weekly_review_task", "mail_weekly_review_task"]
+
+
+@shared_task
+def build_weekly_review_task(week: str | None = None) -> str:
+    """Beat: Mondays 06:00, the week that just ended. Safe to run twice."""
+    from ..services.reviews import build_weekly_review
+
+    review, built = build_weekly_review(week=week)
+    return f"{review.iso_week}: {'built' if built else 'already built'}"
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def mail_weekly_review_task(review_id: int) -> bool:
+    from ..services.reviews import mail_weekly_review
+
+    return mail_weekly_review(review_id=review_id)

@@ -1,0 +1,68 @@
+"""Forms of the reviews feature: retrospectives, their items, their action items, recurrence decisions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from metrics_link.models import Team
+
+from ..models import RetroItem
+
+User = get_user_model()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _people():
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class RetroForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    name = forms.CharField(max_length=200, help_text="e.g. “Sprint 48”.")
+    sprint_start = forms.DateField(widget=DateInput)
+    sprint_end = forms.DateField(widget=DateInput)
+    facilitator = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="Markdown. What the team takes away from the sprint.",
+    )
+
+    def __init__(self, *args, user=None, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.all()
+        if user is not None and not user.is_superuser:
+            teams = teams.filter(Q(members=user) | Q(manager=user)).distinct()
+        self.fields["team"].queryset = teams.order_by("name")
+        self.fields["facilitator"].queryset = _people()
+        if editing:
+            del self.fields["team"]
+
+
+class RetroItemForm(forms.Form):
+    column = forms.ChoiceField(choices=RetroItem.Column.choices)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class RetroActionForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Action item")
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    due_on = forms.DateField(widget=DateInput, required=False, label="Due")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _people()
+
+
+class RecurrenceDecisionForm(forms.Form):
+    earlier = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("confirm", "Confirm"), ("dismiss", "Dismiss")])
+    reason = forms.CharField(
+        max_length=1000,
+        help_text="Why it is (or is not) the same cause coming back.",
+    )

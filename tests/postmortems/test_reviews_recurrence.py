@@ -1,0 +1,176 @@
+"""Fix effectiveness: a recurrence is suggested only when a new incident's why nodes share a
+service and a cause category with an earlier incident whose corrective actions were all done;
+only a person's confirmation marks those fixes as not having prevented it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from postmortems.models import Recurrence
+from postmortems.selectors import reviews as sel
+from postmortems.services import reviews as svc
+from postmortems.services.errors import ServiceError
+from tests.factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    ServiceFactory,
+    UserFactory,
+    WhyNodeFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def service():
+    return ServiceFactory(slug="payments-api")
+
+
+@pytest.fixture
+def earlier(service):
+    incident = IncidentFactory(
+        services=[service], started_at=timezone.now() - timedelta(days=60), title="Pool exhausted"
+    )
+    WhyNodeFactory(incident=incident, category="infrastructure")
+    for _ in range(2):
+        ActionItemFactory(
+            incident=incident,
+            team=service.team,
+            status="done",
+            closed_at=timezone.now() - timedelta(days=40),
+        )
+    return incident
+
+
+@pytest.fixture
+def new(service):
+    incident = IncidentFactory(services=[service], started_at=timezone.now() - timedelta(days=2))
+    WhyNodeFactory(incident=incident, category="infrastructure")
+    return incident
+
+
+def test_it_suggests_a_recurrence_when_service_and_category_match_and_fixes_were_done(earlier, new):
+    assert [(e, s.slug, c) for e, s, c in sel.recurrence_candidates(new)] == [
+        (earlier, "payments-api", "infrastructure")
+    ]
+    rows = svc.suggest_recurrences(incident=new)
+    assert [(r.earlier, r.status) for r in rows] == [(earlier, "suggested")]
+    assert svc.suggest_recurrences(incident=new) == []  # once
+
+
+def test_it_does_not_suggest_when_one_earlier_action_is_not_done(earlier, new):
+    ActionItemFactory(incident=earlier, status="open")
+    assert sel.recurrence_candidates(new) == []
+
+
+def test_a_wont_do_action_means_the_fixes_were_not_all_done(earlier, new):
+    ActionItemFactory(incident=earlier, status="wont_do")
+    assert sel.recurrence_candidates(new) == []
+
+
+def test_it_does_not_suggest_without_any_corrective_action(service, new):
+    bare = IncidentFactory(services=[service], started_at=timezone.now() - timedelta(days=30))
+    WhyNodeFactory(incident=bare, category="infrastructure")
+    assert sel.recurrence_candidates(new) == []
+
+
+def test_it_does_not_suggest_for_another_category(earlier, service):
+    other = IncidentFactory(services=[service], started_at=timezone.now() - timedelta(days=1))
+    WhyNodeFactory(incident=other, category="code")
+    assert sel.recurrence_candidates(other) == []
+
+
+def test_it_does_not_suggest_for_another_service(earlier):
+    other = IncidentFactory(
+        services=[ServiceFactory()], started_at=timezone.now() - timedelta(days=1)
+    )
+    WhyNodeFactory(incident=other, category="infrastructure")
+    assert sel.recurrence_candidates(other) == []
+
+
+def test_it_does_not_suggest_when_the_fix_landed_after_the_new_incident(earlier, new):
+    earlier.action_items.update(closed_at=timezone.now())
+    assert sel.recurrence_candidates(new) == []
+
+
+def test_a_later_incident_is_never_the_earlier_one(earlier, new):
+    assert sel.recurrence_candidates(earlier) == []
+
+
+def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new, service):
+    svc.suggest_recurrences(incident=new)
+    reader = sel.all_staff_reader()
+    start = timezone.now() - timedelta(days=6)
+    end = timezone.now() + timedelta(days=1)
+    suggested = sel.fixes_section(reader, start, end)
+    assert suggested["failed"] == 0
+    assert suggested["confirmed"] == []
+
+    svc.decide_recurrence(
+        incident=new, earlier=earlier, by=UserFactory(), confirm=True, reason="Same pool."
+    )
+
+    fixes = sel.fixes_section(reader, start, end)
+    # Both fixes were closed 40 days ago (inside the 12 weeks); neither prevented recurrence.
+    assert fixes["by_team"] == [{"team": service.team.name, "fixes": 2, "failed": 2, "rate": 0.0}]
+    assert fixes["confirmed"][0]["earlier_id"] == earlier.pk
+
+
+def test_dismissing_needs_a_reason_and_is_never_revived(earlier, new):
+    with pytest.raises(ServiceError):
+        svc.decide_recurrence(
+            incident=new, earlier=earlier, by=UserFactory(), confirm=False, reason=" "
+        )
+    svc.decide_recurrence(
+        incident=new, earlier=earlier, by=UserFactory(), confirm=False, reason="Different pool."
+    )
+    assert svc.suggest_recurrences(incident=new) == []
+    assert Recurrence.objects.get().status == "dismissed"
+
+
+def test_a_pair_that_is_no_candidate_cannot_be_confirmed(service, new):
+    unrelated = IncidentFactory(services=[ServiceFactory()])
+    with pytest.raises(ServiceError, match="not a recurrence candidate"):
+        svc.decide_recurrence(
+            incident=new, earlier=unrelated, by=UserFactory(), confirm=True, reason="x"
+        )
+
+
+def test_the_incident_page_offers_the_decision_and_records_it(
+    client_for, earlier, new, monkeypatch
+):
+    user = UserFactory()
+    client = client_for(user)
+    from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
+
+    if not any(s.key == "recurrence" for s in INCIDENT_SECTIONS):  # until sections.py lists it
+        section = Section(
+            "recurrence", "postmortems/incident/_recurrence.html", sel.recurrence_section
+        )
+        monkeypatch.setattr(
+            "postmortems.selectors.sections.INCIDENT_SECTIONS", [*INCIDENT_SECTIONS, section]
+        )
+    page = client.get(f"/incidents/{new.pk}/").content.decode()
+    assert "Possible recurrence" in page
+    assert earlier.title in page
+    response = client.post(
+        f"/incidents/{new.pk}/recurrences/",
+        {"earlier": earlier.pk, "decision": "confirm", "reason": "Same pool again."},
+    )
+    assert response.status_code == 302
+    assert Recurrence.objects.get().status == "confirmed"
+    earlier_page = client.get(f"/incidents/{earlier.pk}/").content.decode()
+    assert "did not prevent recurrence" in earlier_page
+
+
+def test_a_restricted_earlier_incident_is_not_suggested_to_those_who_cannot_see_it(service, new):
+    hidden = IncidentFactory(
+        services=[service], restricted=True, started_at=timezone.now() - timedelta(days=50)
+    )
+    WhyNodeFactory(incident=hidden, category="infrastructure")
+    ActionItemFactory(incident=hidden, status="done", closed_at=timezone.now() - timedelta(days=45))
+    assert sel.recurrence_section(new, UserFactory()) is None
+    assert sel.recurrence_section(new, hidden.commander)["suggestions"]
