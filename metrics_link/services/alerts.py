@@ -29,14 +29,17 @@ from .catalog import get_or_create_service
 from .webhooks import PROCESSORS
 
 
-def alert_group_key(data: AlertData) -> str:
-    """The identity of an alert occurrence across its firing and resolved notifications."""
+def alert_group_key(data: AlertData, fingerprint: str = "") -> str:
+    """The identity of an alert occurrence across its firing and resolved notifications.
+
+    PagerDuty: the incident id. Alertmanager: the fingerprint (else the label-set hash, as the
+    parser does for its dedupe key) and the start time, so the same alert firing again later is
+    a new occurrence.
+    """
     if data.source == pagerduty.SOURCE:
         return f"pagerduty|{data.labels.get('incident_id', '')}"
-    # The Alertmanager fingerprint is itself a hash of the label set; the labels hash keys the
-    # same occurrence whether or not the sender includes a fingerprint.
-    identity = alertmanager.labels_hash(data.labels)
-    return "alertmanager|" + sha256_hex(f"{identity}|{data.starts_at.isoformat()}")[:64]
+    identity = fingerprint or alertmanager.labels_hash(data.labels)
+    return "alertmanager|" + sha256_hex(f"{identity}|{data.starts_at.isoformat()}")
 
 
 def _send_on_commit(alert_id: int, created: bool) -> None:
@@ -46,12 +49,14 @@ def _send_on_commit(alert_id: int, created: bool) -> None:
 
 
 @transaction.atomic
-def record_alert(*, data: AlertData, delivery: WebhookDelivery | None = None) -> tuple[Alert, str]:
+def record_alert(
+    *, data: AlertData, delivery: WebhookDelivery | None = None, group_key: str = ""
+) -> tuple[Alert, str]:
     """Upsert one alert. Returns (alert, what) with what in "created", "resolved", "unchanged"."""
     existing = Alert.objects.filter(dedupe_key=data.dedupe_key).first()
     if existing is not None:
         return existing, "unchanged"
-    group_key = alert_group_key(data)
+    group_key = group_key or alert_group_key(data)
     # Lock the occurrence's row so a firing and a resolved notification processed side by side
     # do not both decide to write.
     stored = (
@@ -96,16 +101,26 @@ def record_alert(*, data: AlertData, delivery: WebhookDelivery | None = None) ->
 
 @transaction.atomic
 def record_alerts(
-    *, alerts: Iterable[AlertData], delivery: WebhookDelivery | None = None
+    *,
+    alerts: Iterable[AlertData],
+    delivery: WebhookDelivery | None = None,
+    group_keys: Iterable[str] = (),
 ) -> list[tuple[Alert, str]]:
     """Upsert several alerts (one Alertmanager notification carries a group of them)."""
-    return [record_alert(data=data, delivery=delivery) for data in alerts]
+    keys = list(group_keys)
+    return [
+        record_alert(data=data, delivery=delivery, group_key=keys[i] if i < len(keys) else "")
+        for i, data in enumerate(alerts)
+    ]
 
 
 def process_alertmanager(delivery: WebhookDelivery) -> str:
-    results = record_alerts(
-        alerts=alertmanager.parse(json.loads(bytes(delivery.body))), delivery=delivery
-    )
+    payload = json.loads(bytes(delivery.body))
+    alerts = alertmanager.parse(payload)
+    # The parser validated the payload; its fingerprints tell apart alerts with equal labels.
+    fingerprints = [str(raw.get("fingerprint") or "").strip() for raw in payload["alerts"]]
+    keys = [alert_group_key(data, fp) for data, fp in zip(alerts, fingerprints, strict=True)]
+    results = record_alerts(alerts=alerts, delivery=delivery, group_keys=keys)
     return WebhookDelivery.Status.PROCESSED if results else WebhookDelivery.Status.IGNORED
 
 
