@@ -167,9 +167,10 @@ def open_incident(
         raise ServiceError(errors)
     now = timezone.now()
     started_at = started_at or now
-    detected_at = detected_at or (now if detected_at_source == Provenance.HUMAN else started_at)
-    if detected_at < started_at:
-        detected_at = started_at if detected_at_source == Provenance.HUMAN else detected_at
+    if detected_at is None:
+        # Filed by a person: detected when filed (or at the start, for a start given later than now
+        # within the allowed clock skew). From an alert: the alert's start is both.
+        detected_at = max(now, started_at) if detected_at_source == Provenance.HUMAN else started_at
     validate_times({"started_at": started_at, "detected_at": detected_at})
     incident = Incident.objects.create(
         title=title,

@@ -177,9 +177,11 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
             "postmortems/incident/_timeline.html#timeline",
             {
                 "incident": incident,
-                "entries": list(timeline_for(incident)),
-                "note_form": form,
-                "note_error": error,
+                "ctx": {
+                    "entries": list(timeline_for(incident)),
+                    "note_form": form,
+                    "note_error": error,
+                },
             },
             status=200 if not (form.errors or error) else 422,
         )
