@@ -51,7 +51,7 @@ def _day_start(day) -> datetime:
 def _with_links(alerts: list[Alert], user) -> list[Alert]:
     links = incident_links_for_alerts([a.pk for a in alerts], user)
     for alert in alerts:
-        alert.incident_links = links.get(alert.pk, [])
+        alert.linked_incidents = links.get(alert.pk, [])
     return alerts
 
 
