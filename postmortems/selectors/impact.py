@@ -111,8 +111,10 @@ def impact_sentence(impact: SeriesImpact) -> str:
 
 def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, list[SeriesImpact]]:
     """((start, end), impacts) with every series' points read in one query."""
+    now = now or timezone.now()
     start, end = incident_window(incident, now)
     low, high = chart_range(start, end)
+    high = min(high, now)  # an ongoing incident: last week's line stops where this week's does
     series_list = list(business_series_for(incident))
     if not series_list:
         return (start, end), []
