@@ -43,8 +43,11 @@ def alert_group_key(data: AlertData, fingerprint: str = "") -> str:
 
 
 def _send_on_commit(alert_id: int, created: bool) -> None:
+    # Robust: a failing receiver is logged and does not turn the stored delivery into a failure
+    # (the alert is safely stored; the learning layer's reaction is idempotent and can be re-run).
     transaction.on_commit(
-        lambda: alert_received.send(sender=Alert, alert_id=alert_id, created=created)
+        lambda: alert_received.send(sender=Alert, alert_id=alert_id, created=created),
+        robust=True,
     )
 
 

@@ -241,3 +241,34 @@ def test_an_alert_of_a_soft_deleted_incident_opens_a_new_one(receive, user):
 def test_the_alert_factory_builds_a_valid_alert():
     alert = AlertFactory()
     assert alert.service.team is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_critical_alerts_arriving_together_open_one_incident_on_postgresql():
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def work(index: int):
+        try:
+            barrier.wait()
+            record_alert(data=data(key=f"race{index}", fingerprint=f"race{index}"))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert Alert.objects.count() == 2
+    incident = Incident.objects.get()
+    assert incident.alert_links.count() == 2
