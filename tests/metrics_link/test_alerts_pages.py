@@ -130,3 +130,12 @@ def test_an_alert_opened_incident_page_offers_mitigated_when_its_alerts_resolved
     incident.refresh_from_db()
     assert incident.status == "mitigated"
     assert "Mark mitigated" not in client.get(incident.get_absolute_url()).content.decode()
+
+
+def test_the_admin_lists_incident_alert_links(client_for):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    alert = AlertFactory(name="AdminVisible")
+    IncidentAlert.objects.create(incident=IncidentFactory(services=[alert.service]), alert=alert)
+    response = client_for(admin).get("/admin/postmortems/incidentalert/")
+    assert response.status_code == 200
+    assert "AdminVisible" in response.content.decode()
