@@ -215,3 +215,42 @@ class ExperimentFactory(DjangoModelFactory):
     experiment_conversions = 130
     split = 0.5
     started_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=30))
+
+
+# --- alerts ---
+from metrics_link.models import Alert, MetricPoint, MetricSeries  # noqa: E402
+
+
+class AlertFactory(DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    source = Alert.Source.ALERTMANAGER
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.Sequence(lambda n: f"ErrorRateHigh{n}")
+    severity = Alert.Severity.CRITICAL
+    status = Alert.Status.FIRING
+    summary = "Error rate above 5%."
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=10))
+    dedupe_key = factory.Sequence(lambda n: f"test-alert-{n}")
+    group_key = factory.LazyAttribute(lambda a: a.dedupe_key)
+
+
+class MetricSeriesFactory(DjangoModelFactory):
+    class Meta:
+        model = MetricSeries
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"series-{n}")
+    label = factory.LazyAttribute(lambda s: s.name.replace("-", " ").title())
+    kind = MetricSeries.Kind.BUSINESS
+    aggregation = MetricSeries.Aggregation.SUM
+
+
+class MetricPointFactory(DjangoModelFactory):
+    class Meta:
+        model = MetricPoint
+
+    series = factory.SubFactory(MetricSeriesFactory)
+    ts = factory.LazyFunction(lambda: timezone.now().replace(second=0, microsecond=0))
+    value = 1.0

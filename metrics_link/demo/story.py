@@ -46,3 +46,10 @@ LOGIN_SERVICE = "accounts"
 CULPRIT_SERVICE = "profile-web"
 CULPRIT_REPOSITORY = "acme/profile-web"
 CULPRIT_VERSION = "v2.41.0"
+
+# What the login outage did to the business metrics (start → mitigation), and the retry bump
+# right after the fix. The seeded points apply these factors; the Impact section measures them.
+LOGIN_OUTAGE_DIP = {"logins": 0.35, "revenue": 0.18, "registrations": 0.25}
+LOGIN_OUTAGE_RECOVERY_BUMP = 0.12  # logins +12% for 20 minutes after mitigation
+LOGIN_ALERT = "LoginErrorRate"
+DB_ALERT = "PostgresTooManyConnections"

@@ -1,3 +1,3 @@
 """Admin of the learning layer, one module per feature."""
 
-from . import actions, core, documents, reviews  # noqa: F401
+from . import actions, alerts, core, documents, reviews  # noqa: F401

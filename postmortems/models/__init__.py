@@ -1,6 +1,7 @@
-from . import documents, reviews  # noqa: F401  (feature models register themselves)
+from . import alerts, documents, reviews  # noqa: F401  (feature models register themselves)
 from .accounts import FeedToken, Profile
 from .actions import ActionItem, ReminderSent
+from .alerts import IncidentAlert
 from .incidents import Incident, IncidentQuerySet, SuspectVerdict, TimelineEntry
 from .reviews import Experiment, Recurrence, RetroItem, Retrospective, RetroVote, WeeklyReview
 from .whys import WhyNode
@@ -10,6 +11,7 @@ __all__ = [
     "Experiment",
     "FeedToken",
     "Incident",
+    "IncidentAlert",
     "IncidentQuerySet",
     "Profile",
     "Recurrence",

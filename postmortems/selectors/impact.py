@@ -1,15 +1,207 @@
-"""Reads for the alerts & business-metrics feature (issue 4)."""
+"""Reads for the alerts & business-metrics feature (issue 4): what an incident cost.
+
+For each business series of the incident's services plus the company-wide ones: the points over
+the incident window with margins, against the same window one week earlier (shifted onto the same
+time axis), and the difference summed over the window itself (start → mitigation, else
+resolution, else now: the time users suffered). All series' points are read in ONE query.
+"""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from metrics_link.charts import Series, format_value, line_chart
+from metrics_link.models import Alert, MetricPoint, MetricSeries
+
+from ..models import IncidentAlert
+
+WEEK = timedelta(days=7)
+MIN_MARGIN = timedelta(minutes=30)
+MAX_MARGIN = timedelta(hours=6)
+# A difference smaller than this share of last week's total is noise, not damage.
+NOISE_SHARE = 0.01
+
+
+@dataclass
+class SeriesImpact:
+    series: MetricSeries
+    current: list[tuple[datetime, float]] = field(default_factory=list)  # window + margins
+    previous: list[tuple[datetime, float]] = field(default_factory=list)  # shifted by +1 week
+    difference: float = 0.0  # this window minus the same window a week earlier
+    baseline: float = 0.0  # last week's total (sum) or mean over the matched points
+    matched: int = 0  # points present in both weeks inside the window
+
+    @property
+    def is_sum(self) -> bool:
+        return self.series.aggregation == MetricSeries.Aggregation.SUM
+
+    @property
+    def is_noise(self) -> bool:
+        return self.matched == 0 or abs(self.difference) < NOISE_SHARE * abs(self.baseline)
+
+    @property
+    def direction(self) -> str:
+        if self.is_noise:
+            return "same"
+        return "down" if self.difference < 0 else "up"
+
+    def sentence(self) -> str:
+        return impact_sentence(self)
+
+
+def incident_window(incident, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """(start, end) of the time users suffered: start → mitigation, else resolution, else now."""
+    now = now or timezone.now()
+    end = incident.mitigated_at or incident.resolved_at or now
+    return incident.started_at, max(end, incident.started_at)
+
+
+def chart_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    margin = min(max((end - start) / 2, MIN_MARGIN), MAX_MARGIN)
+    return start - margin, end + margin
+
+
+def business_series_for(incident):
+    """Business series of the incident's services, then the company-wide ones."""
+    return (
+        MetricSeries.objects.filter(kind=MetricSeries.Kind.BUSINESS)
+        .filter(Q(service__in=incident.services.values("pk")) | Q(service__isnull=True))
+        .select_related("service")
+        .order_by(F("service__slug").asc(nulls_last=True), "name")
+    )
+
+
+def _round_significant(value: float, digits: int = 3) -> float:
+    if value == 0 or not math.isfinite(value):
+        return 0.0
+    if abs(value) < 1000:
+        return float(round(value))
+    return float(round(value, digits - 1 - math.floor(math.log10(abs(value)))))
+
+
+def _amount(value: float, unit: str) -> str:
+    number = f"{_round_significant(abs(value)):,.0f}"
+    return f"${number}" if unit in ("$", "USD") else number
+
+
+def impact_sentence(impact: SeriesImpact) -> str:
+    """'≈ 1,240 fewer logins than the week before', '≈ $3,100 less revenue than the week before'."""
+    series = impact.series
+    label = (series.label or series.name.replace("-", " ")).lower()
+    if impact.matched == 0:
+        return f"No {label} data to compare with the week before."
+    if impact.is_noise:
+        return f"{label.capitalize()} about the same as the week before."
+    down = impact.difference < 0
+    if not impact.is_sum:  # a gauge: compare averages
+        return (
+            f"{label.capitalize()} ≈ {format_value(abs(impact.difference), series.unit)} "
+            f"{'lower' if down else 'higher'} on average than the week before."
+        )
+    if series.unit in ("$", "USD"):
+        return f"≈ {_amount(impact.difference, series.unit)} {'less' if down else 'more'} {label} than the week before."
+    noun = series.unit if series.unit[:1].isalpha() else label
+    return f"≈ {_amount(impact.difference, series.unit)} {'fewer' if down else 'more'} {noun} than the week before."
+
+
+def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, list[SeriesImpact]]:
+    """((start, end), impacts) with every series' points read in one query."""
+    now = now or timezone.now()
+    start, end = incident_window(incident, now)
+    low, high = chart_range(start, end)
+    high = min(high, now)  # an ongoing incident: last week's line stops where this week's does
+    series_list = list(business_series_for(incident))
+    if not series_list:
+        return (start, end), []
+    impacts = {s.pk: SeriesImpact(series=s) for s in series_list}
+    rows = (
+        MetricPoint.objects.filter(series_id__in=list(impacts))
+        .filter(Q(ts__gte=low, ts__lte=high) | Q(ts__gte=low - WEEK, ts__lte=high - WEEK))
+        .order_by("series_id", "ts")
+        .values_list("series_id", "ts", "value")
+    )
+    for series_id, ts, value in rows:
+        impact = impacts[series_id]
+        if ts >= low:
+            impact.current.append((ts, value))
+        else:
+            impact.previous.append((ts + WEEK, value))
+    for impact in impacts.values():
+        before = {ts: value for ts, value in impact.previous if start <= ts < end}
+        pairs = [(value, before[ts]) for ts, value in impact.current if ts in before]
+        impact.matched = len(pairs)
+        if not pairs:
+            continue
+        now_total = sum(a for a, _ in pairs)
+        then_total = sum(b for _, b in pairs)
+        if impact.is_sum:
+            impact.difference, impact.baseline = now_total - then_total, then_total
+        else:
+            impact.difference = (now_total - then_total) / len(pairs)
+            impact.baseline = then_total / len(pairs)
+    return (start, end), [impacts[s.pk] for s in series_list]
 
 
 def impact_lines(incident) -> list[str]:
     """One sentence per business metric lost against the same window a week earlier, e.g.
-    "≈ 1,240 fewer logins than the week before". Used by the postmortem draft and reviews.
-    Filled in by the alerts & metrics feature; empty until then."""
-    return []
+    "≈ 1,240 fewer logins than the week before". Used by the postmortem draft and reviews."""
+    _window, impacts = series_impacts(incident)
+    return [impact.sentence() for impact in impacts if impact.matched]
+
+
+def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
+    series = impact.series
+    return line_chart(
+        Series(label="During the incident", points=impact.current),
+        comparison=Series(label="Same time a week earlier", points=impact.previous),
+        window=window,
+        window_label="incident",
+        title=f"{series.label or series.name}"
+        + (f" · {series.service.slug}" if series.service else ""),
+        unit=series.unit,
+        tz=timezone.get_current_timezone(),
+    )
 
 
 def impact_section(incident, user) -> dict | None:
-    """Context of the incident page's section, or None to hide it."""
-    return None
+    """Context of the incident page's section, or None to hide it.
+
+    Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points.
+    `user` may see the incident (the page checked); alerts belong to services and are shown whole.
+    """
+    window, impacts = series_impacts(incident)
+    links = list(
+        IncidentAlert.objects.filter(incident=incident)
+        .select_related("alert__service")
+        .order_by("alert__starts_at", "pk")
+    )
+    alerts = [link.alert for link in links]
+    if not impacts and not alerts:
+        return None
+    all_resolved = bool(alerts) and all(a.status == Alert.Status.RESOLVED for a in alerts)
+    return {
+        "incident": incident,
+        "window": window,
+        "ongoing": not (incident.mitigated_at or incident.resolved_at),
+        "rows": [
+            {
+                "series": impact.series,
+                "sentence": impact.sentence(),
+                "direction": impact.direction,
+                "chart": impact_chart(impact, window),
+            }
+            for impact in impacts
+        ],
+        "alerts": alerts,
+        "firing": sum(a.status == Alert.Status.FIRING for a in alerts),
+        "suggest_mitigated": (
+            all_resolved
+            and incident.origin == incident.Origin.ALERT
+            and incident.status == incident.Status.INVESTIGATING
+        ),
+    }

@@ -1,0 +1,13 @@
+"""Admin of the alerts feature: which alerts belong to which incident."""
+
+from django.contrib import admin
+
+from ..models import IncidentAlert
+
+
+@admin.register(IncidentAlert)
+class IncidentAlertAdmin(admin.ModelAdmin):
+    list_display = ["incident", "alert", "opened", "linked_at"]
+    list_filter = ["opened"]
+    raw_id_fields = ["incident", "alert"]
+    search_fields = ["alert__name", "incident__title"]
