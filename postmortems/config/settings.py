@@ -157,6 +157,14 @@ PRODUCTION_ENVIRONMENTS = env.list("PRODUCTION_ENVIRONMENTS", default=["producti
 ALERT_INCIDENT_THRESHOLD = env.str("ALERT_INCIDENT_THRESHOLD", default="critical")
 ALERT_SEVERITY_TO_INCIDENT = {"critical": "sev2", "warning": "sev3", "info": "sev4"}
 WHY_DEPTH_REQUIRED = {"sev1": 5, "sev2": 5, "sev3": 3, "sev4": 0}
+# Proportional investment (why chain): engineer-hours expected per level (index 0 = level 1) by
+# severity. Deeper causes deserve more: they are where recurrence is prevented.
+WHY_EFFORT_TARGET_HOURS = {
+    "sev1": [8, 16, 24, 32, 40],
+    "sev2": [4, 8, 12, 16, 20],
+    "sev3": [2, 4, 6],
+    "sev4": [1],
+}
 SUSPECT_WINDOW_HOURS = env.int("SUSPECT_WINDOW_HOURS", default=24)
 SUSPECT_SKEW_MINUTES = env.int("SUSPECT_SKEW_MINUTES", default=10)
 

@@ -1,7 +1,287 @@
-"""Writes of the whys feature."""
+"""Writes of the why chain: causes (nodes) asked five levels deep, their corrective actions,
+accepted risks and stop reasons, and the "done means done" gate on closing an incident.
+
+Concurrency: several laptops edit one tree. Every node carries a version; a write names the version
+it read and is applied by ONE conditional UPDATE (`... WHERE id = %s AND version = %s`). Two writers
+holding the same version race on the row lock: the first wins, and when the second gets the lock
+PostgreSQL re-evaluates its WHERE on the new row, matches nothing, and the second is told who changed
+the node. Adding a child never touches its parent's row, so causes added side by side never conflict.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import ActionItem, Incident, WhyNode
+from ..selectors import whys as why_selectors
+from .actions import create_action_item
+from .errors import ServiceError
+
+ANSWER_REQUIRED = "Write the answer: why did this happen?"
+QUESTION_REQUIRED = "The question cannot be empty."
+PARENT_ELSEWHERE = "That cause belongs to another incident."
+PARENT_DELETED = "That cause was deleted; reload the tree."
+NODE_DELETED = "This cause was deleted by {who}; reload the tree."
+CATEGORY_INVALID = (
+    "Choose a category: code, infrastructure, process, tooling, knowledge or external."
+)
+RISK_REASON_REQUIRED = "Say why the risk is accepted (e.g. the cost outweighs the likelihood)."
+STOP_REASON_REQUIRED = 'Say why this branch stops here (e.g. "outside our control").'
+LINK_INVALID = "Evidence links must be http(s) URLs: {link}"
+STALE = "This cause was changed by {who} ({when}) while you were editing; reload to see it."
+EDITABLE = {
+    "question",
+    "answer",
+    "category",
+    "evidence_links",
+    "accepted_risk_reason",
+    "stop_reason",
+}
+MAX_TEXT = 5000
+
+
+class StaleVersion(ServiceError):
+    """Someone saved the node since the version the writer read. Carries who, for the message."""
+
+    def __init__(self, node: WhyNode):
+        self.node = node
+        self.current_version = node.version
+        self.changed_by = _who(node.updated_by or node.author)
+        when = timezone.localtime(node.updated_at).strftime("%H:%M:%S")
+        super().__init__(STALE.format(who=self.changed_by, when=when), code="stale")
+
+
+def _who(user) -> str:
+    if user is None:
+        return "someone"
+    return user.get_full_name() or user.get_username()
+
+
+def _clean_category(category: str) -> str:
+    category = (category or "").strip()
+    if category and category not in WhyNode.Category.values:
+        raise ServiceError({"category": [CATEGORY_INVALID]})
+    return category
+
+
+def _clean_links(links: Any) -> list[str]:
+    if links is None:
+        return []
+    if isinstance(links, str):
+        links = links.split()
+    cleaned: list[str] = []
+    for link in links:
+        link = str(link).strip()
+        if not link:
+            continue
+        # Internal hosts ("https://grafana/d/x") are normal here, so no TLD is required.
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in link:
+            raise ServiceError({"evidence_links": [LINK_INVALID.format(link=link)]})
+        if link not in cleaned:
+            cleaned.append(link)
+    return cleaned
+
+
+def _text(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if len(value) > MAX_TEXT:
+        raise ServiceError({field: [f"Keep it under {MAX_TEXT} characters."]})
+    return value
+
+
+@transaction.atomic
+def add_why(
+    *,
+    incident: Incident,
+    author,
+    answer: str,
+    category: str = "",
+    parent: WhyNode | None = None,
+    question: str | None = None,
+    evidence_links: list[str] | None = None,
+) -> WhyNode:
+    """Add a cause. Level 1 answers "Why did <impact> happen?"; a child answers "Why <parent>?"."""
+    errors: dict[str, list[str]] = {}
+    answer = _text(answer, "answer")
+    if not answer:
+        errors["answer"] = [ANSWER_REQUIRED]
+    if parent is not None:
+        if parent.incident_id != incident.pk:
+            errors["parent"] = [PARENT_ELSEWHERE]
+        elif WhyNode.objects.filter(pk=parent.pk, is_deleted=True).exists():
+            errors["parent"] = [PARENT_DELETED]
+    if errors:
+        raise ServiceError(errors)
+    category = _clean_category(category)
+    links = _clean_links(evidence_links)
+    question = _text(question or "", "question")
+    if not question:
+        question = (
+            why_selectors.child_question(parent.answer)
+            if parent is not None
+            else why_selectors.root_question(incident)
+        )
+    node = WhyNode(
+        incident=incident,
+        parent=parent,
+        level=parent.level + 1 if parent is not None else 1,
+        question=question,
+        answer=answer,
+        category=category,
+        evidence_links=links,
+        author=author,
+        updated_by=author,
+    )
+    node._history_user = author
+    node.save()
+    return node
+
+
+def _conditional_update(*, node: WhyNode, expected_version: int, by, **values: Any) -> WhyNode:
+    """Apply `values` only if the node is still at `expected_version` (see the module docstring)."""
+    now = timezone.now()
+    applied = WhyNode.objects.filter(pk=node.pk, version=expected_version, is_deleted=False).update(
+        **values, version=F("version") + 1, updated_by=by, updated_at=now
+    )
+    fresh = WhyNode.objects.select_related("updated_by", "author").get(pk=node.pk)
+    if not applied:
+        if fresh.is_deleted:
+            raise ServiceError(NODE_DELETED.format(who=_who(fresh.updated_by)), code="deleted")
+        raise StaleVersion(fresh)
+    # The UPDATE holds the row lock until commit: this save only records the history row
+    # (django-simple-history listens to save()) with exactly the values just written.
+    fresh._history_user = by
+    fresh.save(update_fields=["updated_at"])
+    return fresh
+
+
+@transaction.atomic
+def update_why(*, node: WhyNode, expected_version: int, by, **changes: Any) -> WhyNode:
+    """Edit a cause (question, answer, category, evidence links, accepted risk, stop reason)."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    values: dict[str, Any] = {}
+    for name in ("question", "answer", "accepted_risk_reason", "stop_reason"):
+        if name in changes:
+            values[name] = _text(changes[name], name)
+    if "answer" in values and not values["answer"]:
+        raise ServiceError({"answer": [ANSWER_REQUIRED]})
+    if "question" in values and not values["question"]:
+        raise ServiceError({"question": [QUESTION_REQUIRED]})
+    if "category" in changes:
+        values["category"] = _clean_category(changes["category"])
+    if "evidence_links" in changes:
+        values["evidence_links"] = _clean_links(changes["evidence_links"])
+    return _conditional_update(node=node, expected_version=expected_version, by=by, **values)
+
+
+@transaction.atomic
+def accept_risk(*, node: WhyNode, reason: str, expected_version: int, by) -> WhyNode:
+    """End a node without a corrective action, on the record, with a reason."""
+    reason = _text(reason, "accepted_risk_reason")
+    if not reason:
+        raise ServiceError({"accepted_risk_reason": [RISK_REASON_REQUIRED]})
+    return _conditional_update(
+        node=node, expected_version=expected_version, by=by, accepted_risk_reason=reason
+    )
+
+
+@transaction.atomic
+def set_stop_reason(*, node: WhyNode, reason: str, expected_version: int, by) -> WhyNode:
+    """End a branch before the required depth, with a reason (e.g. "outside our control")."""
+    reason = _text(reason, "stop_reason")
+    if not reason:
+        raise ServiceError({"stop_reason": [STOP_REASON_REQUIRED]})
+    return _conditional_update(
+        node=node, expected_version=expected_version, by=by, stop_reason=reason
+    )
+
+
+@transaction.atomic
+def add_evidence_link(*, node: WhyNode, url: str, expected_version: int, by) -> WhyNode:
+    links = _clean_links([*node.evidence_links, url])
+    return _conditional_update(
+        node=node, expected_version=expected_version, by=by, evidence_links=links
+    )
+
+
+@transaction.atomic
+def delete_why(*, node: WhyNode, expected_version: int, by) -> WhyNode:
+    """Soft delete a cause and the causes below it (they answered its question)."""
+    node = _conditional_update(node=node, expected_version=expected_version, by=by, is_deleted=True)
+    frontier = [node.pk]
+    while frontier:
+        children = list(WhyNode.objects.filter(parent_id__in=frontier, is_deleted=False))
+        for child in children:
+            child.is_deleted = True
+            child.version += 1
+            child.updated_by = by
+            child._history_user = by
+            child.save(update_fields=["is_deleted", "version", "updated_by", "updated_at"])
+        frontier = [c.pk for c in children]
+    return node
+
+
+@transaction.atomic
+def add_corrective_action(
+    *,
+    node: WhyNode,
+    by,
+    title: str,
+    owner=None,
+    due_on: date | None = None,
+    type: str = ActionItem.Type.PREVENT,
+    priority: str = ActionItem.Priority.P2,
+    estimated_hours: Decimal | float | None = None,
+    description: str = "",
+    team=None,
+    ticket_url: str = "",
+    allow_past_due: bool = False,
+) -> ActionItem:
+    """Commit to a corrective measure for this cause (an action item in the shared tracker)."""
+    if node.is_deleted or WhyNode.objects.filter(pk=node.pk, is_deleted=True).exists():
+        raise ServiceError(PARENT_DELETED)
+    return create_action_item(
+        title=title,
+        created_by=by,
+        owner=owner,
+        team=team,
+        incident=node.incident,
+        why_node=node,
+        description=description,
+        due_on=due_on,
+        priority=priority,
+        type=type,
+        estimated_hours=estimated_hours,
+        ticket_url=ticket_url,
+        allow_past_due=allow_past_due,
+    )
+
+
+def tree_gaps(incident: Incident) -> list[str]:
+    """Exactly what is missing before the incident may close as resolved (empty = done)."""
+    return why_selectors.gaps_of(why_selectors.load_tree(incident))
+
+
+def why_tree_gate(*, incident: Incident, reason: str) -> list[str]:
+    """Close gate: a resolved incident needs its why tree complete (false alarms need none)."""
+    if reason != Incident.CloseReason.RESOLVED:
+        return []
+    return tree_gaps(incident)
+
 
 def connect() -> None:
-    """Register this feature's hooks (signal receivers, close gates, home panels...). Called once at app ready."""
+    """Register the why-tree gate on closing. Called once at app ready."""
+    from .incidents import CLOSE_GATES
+
+    if why_tree_gate not in CLOSE_GATES:
+        CLOSE_GATES.append(why_tree_gate)
