@@ -1,0 +1,73 @@
+"""Forms of the guided why session. Each step is a plain POST that also works without JavaScript."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from ..models import ActionItem, WhyNode
+
+User = get_user_model()
+
+
+class CategoryRadio(forms.RadioSelect):
+    option_template_name = "postmortems/whys/_category_option.html"
+
+
+class WhyForm(forms.Form):
+    """One prompt: the question (editable), a large answer box and the category."""
+
+    question = forms.CharField(required=False, max_length=5000)
+    answer = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "class": "large why-answer",
+                "autofocus": True,
+                "placeholder": "Because… (describe the system, not a person)",
+            }
+        ),
+        error_messages={"required": "Write the answer: why did this happen?"},
+    )
+    category = forms.ChoiceField(
+        choices=WhyNode.Category.choices, required=False, widget=CategoryRadio
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+def _people():
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class OwnerChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full = obj.get_full_name()
+        return f"{full} ({obj.get_username()})" if full else obj.get_username()
+
+
+class CorrectiveActionForm(forms.Form):
+    title = forms.CharField(
+        max_length=200,
+        label="What will be done",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Cache the recently-viewed query"}),
+    )
+    owner = OwnerChoice(queryset=_people(), label="Owner")
+    due_on = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
+    type = forms.ChoiceField(choices=ActionItem.Type.choices, initial="prevent")
+    estimated_hours = forms.DecimalField(
+        label="Effort (engineer-hours)", min_value=0, max_digits=7, decimal_places=1, required=False
+    )
+    priority = forms.ChoiceField(choices=ActionItem.Priority.choices, initial="p2")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason"
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
