@@ -58,7 +58,6 @@ def _default_focus(tree: sel.WhyTree) -> tuple[sel.TreeNode | None, str | None]:
     """Where a session resumes: the first cause still needing work, else the last one."""
     if not tree.roots:
         return None, "root"
-    required = sel.required_depth(tree.incident)
     for item in tree.nodes:
         if not item.covered:
             return item, None
