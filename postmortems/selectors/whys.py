@@ -30,16 +30,14 @@ def effort_targets(incident: Incident) -> list[int]:
 
 
 def impact_phrase(incident: Incident) -> str:
-    """The impact as the object of "Why did … happen?"."""
+    """The impact statement (else the title), as quoted in the level-1 question."""
     text = (incident.impact or "").strip() or (incident.title or "").strip() or "this incident"
-    text = text.rstrip(" .!")
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        text = text[0].lower() + text[1:]
-    return text
+    return " ".join(text.split()).rstrip(" .!")
 
 
 def root_question(incident: Incident) -> str:
-    return f"Why did {impact_phrase(incident)} happen?"
+    # Quoted: an impact is a sentence ("Logins failed for 35% of users"), not a noun phrase.
+    return f"Why did “{impact_phrase(incident)}” happen?"
 
 
 def child_question(answer: str) -> str:

@@ -26,7 +26,7 @@ def test_the_session_starts_from_the_impact_statement(client_for, user, incident
     incident.save()
     page = client_for(user).get(url(incident))
     assert page.status_code == 200
-    assert "Why did logins failed for 35% of users happen?" in page.content.decode()
+    assert "Why did “Logins failed for 35% of users” happen?" in page.content.decode()
     assert "autofocus" in page.content.decode()
 
 

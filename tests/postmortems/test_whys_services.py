@@ -46,14 +46,14 @@ def test_a_first_cause_answers_why_the_impact_happened(incident, user):
     incident.impact = "Logins failed for 35% of users."
     node = svc.add_why(incident=incident, author=user, answer="Too many connections")
     assert node.level == 1
-    assert node.question == "Why did logins failed for 35% of users happen?"
+    assert node.question == "Why did “Logins failed for 35% of users” happen?"
 
 
 def test_the_question_falls_back_to_the_title_without_an_impact(incident, user):
     incident.impact = ""
     incident.title = "Checkout down"
     node = svc.add_why(incident=incident, author=user, answer="x")
-    assert node.question == "Why did checkout down happen?"
+    assert node.question == "Why did “Checkout down” happen?"
 
 
 def test_a_child_asks_why_of_its_parents_answer_one_level_deeper(incident, user):
