@@ -33,8 +33,18 @@ class WhyForm(forms.Form):
     category = forms.ChoiceField(
         choices=WhyNode.Category.choices, required=False, widget=CategoryRadio
     )
+    evidence = forms.CharField(
+        required=False,
+        max_length=10000,
+        label="Evidence links",
+        help_text="Dashboards, logs, commits: one link per line.",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "https://grafana/d/db-master"}),
+    )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean_evidence(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["evidence"].splitlines() if line.strip()]
 
 
 def _people():

@@ -17,7 +17,7 @@ SNIPPET = 70
 
 
 def snippet(text: str, length: int = SNIPPET) -> str:
-    text = " ".join((text or "").split())
+    text = " ".join((text or "").split()).rstrip(".")
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 

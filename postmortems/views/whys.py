@@ -103,7 +103,10 @@ def _session(
         initial = {"question": question, "parent": parent.pk if parent else None}
         if focus is not None:
             initial.update(
-                answer=focus.node.answer, category=focus.node.category, version=focus.node.version
+                answer=focus.node.answer,
+                category=focus.node.category,
+                version=focus.node.version,
+                evidence="\n".join(focus.node.evidence_links),
             )
         form = WhyForm(initial=initial)
     answer_text = form.data.get("answer") if form.is_bound else form.initial.get("answer", "")
@@ -164,6 +167,7 @@ def whys_add(request: HttpRequest, pk: int) -> HttpResponse:
                 answer=data["answer"],
                 category=data.get("category") or "",
                 question=data.get("question") or None,
+                evidence_links=data.get("evidence") or [],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -186,6 +190,7 @@ def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
                 ("answer", data["answer"].strip()),
                 ("question", (data.get("question") or "").strip() or node.question),
                 ("category", data.get("category") or ""),
+                ("evidence_links", data.get("evidence") or []),
             )
             if value != getattr(node, name)
         }

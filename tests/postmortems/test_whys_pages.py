@@ -223,3 +223,30 @@ def test_the_session_page_runs_a_constant_number_of_queries(
     deep = f"{url(big)}?node={big.why_nodes.last().pk}"
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(deep).status_code == 200
+
+
+def test_evidence_links_are_saved_one_per_line(client_for, user, incident):
+    node = svc.add_why(incident=incident, author=user, answer="a")
+    client = client_for(user)
+    client.post(
+        url(incident, "whys-update", node.pk),
+        {"answer": "a", "version": 1, "evidence": "https://grafana/d/db\n\nhttps://logs/x"},
+    )
+    node.refresh_from_db()
+    assert node.evidence_links == ["https://grafana/d/db", "https://logs/x"]
+    page = client.post(
+        url(incident, "whys-update", node.pk), {"answer": "a", "version": 2, "evidence": "nope"}
+    )
+    assert page.status_code == 400
+    assert "Evidence links must be http(s) URLs: nope" in page.content.decode()
+
+
+def test_going_deeper_from_an_unchanged_node_writes_nothing(client_for, user, incident):
+    node = svc.add_why(incident=incident, author=user, answer="a", category="code")
+    reply = client_for(user).post(
+        url(incident, "whys-update", node.pk),
+        {"answer": "a", "category": "code", "version": 1, "question": node.question},
+    )
+    assert reply.url.endswith(f"?add={node.pk}#prompt")
+    node.refresh_from_db()
+    assert node.version == 1
