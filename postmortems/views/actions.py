@@ -161,18 +161,7 @@ def action_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-EDIT_FIELDS = [
-    "title",
-    "description",
-    "owner",
-    "team",
-    "due_on",
-    "priority",
-    "type",
-    "estimated_hours",
-    "actual_hours",
-    "ticket_url",
-]
+EDIT_FIELDS = action_services.EDITABLE_FIELDS
 
 
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database…")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Loading demo data…")
-        call_command("seed_demo", stdout=self.stdout)
+        call_command("seed_demo", stdout=self.stdout._out)
         host = opts["addrport"] if ":" in opts["addrport"] else f"127.0.0.1:{opts['addrport']}"
         self.stdout.write(
             self.style.SUCCESS(
