@@ -231,8 +231,19 @@ def _tell_chain(incident, chain, users, author, *, start_level_parent=None, days
             estimated_hours=hours,
             priority="p1" if parent.level <= 2 else "p2",
             allow_past_due=True,
+            at=_session_time(incident),
         )
     return parent
+
+
+def _session_time(incident):
+    """When the team met for the five whys: a day after it was over (never in the future)."""
+    from django.utils import timezone
+
+    moment = (incident.resolved_at or incident.mitigated_at or incident.started_at) + timedelta(
+        days=1
+    )
+    return min(moment, timezone.now())
 
 
 @transaction.atomic
@@ -301,6 +312,7 @@ def run(ctx, progress) -> None:
                     due_on=today + timedelta(days=5),
                     type="detect",
                     estimated_hours=3,
+                    at=_session_time(open_one),
                 )
         trees += 1
     progress(

@@ -3,7 +3,7 @@ retrospectives and the tracker itself."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -50,6 +50,7 @@ def create_action_item(
     estimated_hours: Decimal | float | None = None,
     ticket_url: str = "",
     allow_past_due: bool = False,
+    at: datetime | None = None,
     retrospective=None,
 ) -> ActionItem:
     """Create an open action item. The team defaults as ARCHITECTURE says; it is required."""
@@ -99,6 +100,7 @@ def create_action_item(
             + (f", due {due_on:%Y-%m-%d}" if due_on else "")
             + ").",
             source=TimelineEntry.Source.MACHINE,
+            at=at,
         )
     return item
 

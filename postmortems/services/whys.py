@@ -10,7 +10,7 @@ the node. Adding a child never touches its parent's row, so causes added side by
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -246,6 +246,7 @@ def add_corrective_action(
     team=None,
     ticket_url: str = "",
     allow_past_due: bool = False,
+    at: datetime | None = None,
 ) -> ActionItem:
     """Commit to a corrective measure for this cause (an action item in the shared tracker)."""
     if node.is_deleted or WhyNode.objects.filter(pk=node.pk, is_deleted=True).exists():
@@ -264,6 +265,7 @@ def add_corrective_action(
         estimated_hours=estimated_hours,
         ticket_url=ticket_url,
         allow_past_due=allow_past_due,
+        at=at,
     )
 
 

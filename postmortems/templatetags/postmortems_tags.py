@@ -5,7 +5,7 @@ from datetime import timedelta
 from django import template
 from django.utils.safestring import mark_safe
 
-from ..markdown import render_markdown
+from ..markdown import render_markdown, render_markdown_inline
 
 register = template.Library()
 
@@ -14,6 +14,12 @@ register = template.Library()
 def markdown(text: str) -> str:
     """Markdown → sanitised HTML (markdown-it-py + nh3)."""
     return mark_safe(render_markdown(text or ""))
+
+
+@register.filter
+def markdown_inline(text: str) -> str:
+    """One line of Markdown (bold, code, links) → sanitised inline HTML, for lists and previews."""
+    return mark_safe(render_markdown_inline(text or ""))  # sanitised by nh3
 
 
 @register.filter
