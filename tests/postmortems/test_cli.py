@@ -71,3 +71,23 @@ def test_seed_demo_refuses_with_debug_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_benchmark_prints_figures_and_leaves_nothing_behind(incident, user):
+    from metrics_link.models import WebhookDelivery
+    from tests.factories import ServiceFactory
+
+    ServiceFactory(slug="accounts")
+    before = Incident.objects.count()
+    out = StringIO()
+    call_command("benchmark", "--requests", "2", "--user", user.username, stdout=out)
+    lines = [line for line in out.getvalue().splitlines() if " p50 " in line]
+    assert len(lines) == 7
+    assert all(" ms" in line for line in lines)
+    assert Incident.objects.count() == before
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_benchmark_needs_data():
+    with pytest.raises(CommandError, match="seed_demo"):
+        call_command("benchmark", stdout=StringIO())
