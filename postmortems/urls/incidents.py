@@ -12,6 +12,11 @@ urlpatterns = [
     path("incidents/<int:pk>/status/", incidents.incident_status, name="incident-status"),
     path("incidents/<int:pk>/notes/", incidents.add_note, name="incident-add-note"),
     path(
+        "incidents/<int:pk>/timeline/entries/",
+        incidents.timeline_entries,
+        name="incident-timeline-entries",
+    ),
+    path(
         "incidents/<int:pk>/timeline/<int:entry_id>/star/",
         incidents.toggle_star,
         name="timeline-star",

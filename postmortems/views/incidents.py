@@ -190,6 +190,16 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(incident.get_absolute_url() + "#timeline")
 
 
+def timeline_entries(request: HttpRequest, pk: int) -> HttpResponse:
+    """The timeline's entries alone: the open incident page polls it to stay live."""
+    incident = get_incident_for(request.user, pk)
+    return render(
+        request,
+        "postmortems/incident/_timeline.html#entries",
+        {"incident": incident, "ctx": {"entries": list(timeline_for(incident))}},
+    )
+
+
 @require_POST
 def toggle_star(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)

@@ -216,3 +216,32 @@ def test_detail_page_query_count_does_not_grow_with_timeline_entries(
 
 
 test_detail_page_query_count_does_not_grow_with_timeline_entries.counts = {}
+
+
+def test_an_open_incident_page_polls_its_timeline_and_the_fragment_has_new_entries(
+    client_for, user, incident
+):
+    client = client_for(user)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    url = reverse("postmortems:incident-timeline-entries", args=[incident.pk])
+    assert f'hx-get="{url}"' in page
+    TimelineEntryFactory(incident=incident, body="Deploy v9 finished")
+    fragment = client.get(url).content.decode()
+    assert "Deploy v9 finished" in fragment
+    assert 'id="timeline-entries"' in fragment
+    assert "<form" in fragment  # star toggles, but no page chrome
+    assert "<html" not in fragment
+
+
+def test_a_closed_incident_page_does_not_poll(client_for, user, incident):
+    incident.status = "closed"
+    incident.close_reason = "false_alarm"
+    incident.save()
+    page = client_for(user).get(incident.get_absolute_url()).content.decode()
+    assert "every 20s" not in page
+
+
+def test_the_live_fragment_is_404_for_outsiders(client_for, other_user):
+    secret = IncidentFactory(restricted=True)
+    url = reverse("postmortems:incident-timeline-entries", args=[secret.pk])
+    assert client_for(other_user).get(url).status_code == 404
