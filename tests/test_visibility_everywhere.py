@@ -24,7 +24,9 @@ from metrics_link.services.deploys import record_deploy
 from metrics_link.webhooks.types import AlertData
 from postmortems import reviews_metrics as rm
 from postmortems.models import Incident, IncidentAlert, ReminderSent
+from postmortems.selectors import reviews as review_selectors
 from postmortems.services import accounts as account_services
+from postmortems.services import actions as action_services
 from postmortems.services import documents as pm_services
 from postmortems.services import incidents as incident_services
 from postmortems.services import reminders as reminder_services
@@ -56,10 +58,12 @@ INCIDENT_MARKS = (
     "ZQXJ-WHY",
     "ZQXJ-VERDICT",
     "ZQXJ-PM",
+    "ZQXJ-OLD",
 )
 # Searches ask for MARK itself (pages echo the query back), so a leak is a full marker.
 ALL_MARKS = (*INCIDENT_MARKS, "ZQXJ-ITEM")
 CONTROL = "PUBCTRL Checkout slow"  # a public incident: lists must still show it
+LATER = "PUBLATER Vault slow again"  # a later public incident with the same cause category
 
 
 class World:
@@ -191,6 +195,60 @@ def _build() -> World:
     w.version = pm_services.publish(postmortem=pm, by=w.commander, notify=False)
     w.postmortem = pm
 
+    # An earlier restricted incident whose fix was done, and a later public incident of the same
+    # service and cause category: a recurrence the outsider (its commander) decides on, and a
+    # "same incident again" candidate on its postmortem page.
+    old = incident_services.open_incident(
+        title="ZQXJ-OLD Vault tokens leaked before",
+        severity="sev3",
+        services=[w.service],
+        reporter=w.commander,
+        visibility=Incident.Visibility.RESTRICTED,
+        started_at=start - timedelta(days=2),
+        detected_at=start - timedelta(days=2) + timedelta(minutes=5),
+    )
+    old_why = why_services.add_why(
+        incident=old, author=w.commander, answer="ZQXJ-OLD cache keys", category="code"
+    )
+    old_item = why_services.add_corrective_action(
+        node=old_why, by=w.commander, title="ZQXJ-ITEMOLD Shorter TTL", owner=w.owner
+    )
+    action_services.complete_action_item(item=old_item, by=w.owner, verification_note="drill")
+    # The fix was done before the later incident started (the service stamps "now").
+    type(old_item).objects.filter(pk=old_item.pk).update(closed_at=start - timedelta(days=1))
+    incident_services.change_status(incident=old, to="mitigated", by=w.commander)
+    incident_services.change_status(incident=old, to="resolved", by=w.commander)
+    w.old = old
+    later = incident_services.open_incident(
+        title=LATER,
+        severity="sev3",
+        services=[w.service],
+        reporter=w.outsider,
+        impact="PUBLATER slow logins.",
+        started_at=start + timedelta(hours=3),
+        detected_at=start + timedelta(hours=3, minutes=5),
+    )
+    why_services.add_why(
+        incident=later, author=w.outsider, answer="PUBLATER cache again", category="code"
+    )
+    incident_services.change_status(incident=later, to="mitigated", by=w.outsider)
+    incident_services.change_status(incident=later, to="resolved", by=w.outsider)
+    pm = pm_services.generate_draft(incident=later, by=w.outsider)
+    pm = pm_services.edit_section(
+        postmortem=pm, key="summary", text="PUBLATER the cache again.", by=w.outsider
+    )
+    pm = pm_services.set_reviewers(postmortem=pm, reviewers=[w.manager], by=w.outsider)
+    pm = pm_services.submit_for_review(postmortem=pm, by=w.outsider, override_reason="audit")
+    pm_services.approve(postmortem=pm, by=w.manager)
+    pm_services.publish(postmortem=pm, by=w.outsider, notify=False)
+    w.later = later
+    assert [c[0].pk for c in review_selectors.recurrence_candidates(later)] == [old.pk]
+    row = review_services.decide_recurrence(
+        incident=later, earlier=old, by=w.superuser, confirm=True, reason="same cache keys"
+    )
+    # Decided during the reviewed week (the service stamps "now").
+    type(row).objects.filter(pk=row.pk).update(decided_at=start + timedelta(hours=5))
+
     # Reminders recorded (not sent) before the review, so the review lists the flagged item.
     reminder_services.scan_reminders(enqueue=False)
     w.review, built = review_services.build_weekly_review(week=w.week, publish=True, mail=False)
@@ -263,6 +321,18 @@ LIST_URLS = {
     "service-page": lambda w: f"/services/{w.service.slug}/",
     "team-page": lambda w: f"/teams/{w.team.slug}/",
     "me": lambda w: "/me/",
+    "control-incident": lambda w: f"/incidents/{w.control.pk}/",
+    "later-incident": lambda w: f"/incidents/{w.later.pk}/",
+    "later-incident-whys": lambda w: f"/incidents/{w.later.pk}/whys/",
+    "later-postmortem": lambda w: f"/postmortems/{w.later.pk}/",
+    "later-postmortem-editor": lambda w: f"/incidents/{w.later.pk}/postmortem/",
+    "later-postmortem-download": lambda w: f"/postmortems/{w.later.pk}/download.md",
+    "api-later-incident": lambda w: f"/api/incidents/{w.later.pk}/",
+    "api-later-timeline": lambda w: f"/api/incidents/{w.later.pk}/timeline/",
+    "api-later-suspects": lambda w: f"/api/incidents/{w.later.pk}/suspects/",
+    "api-later-whys": lambda w: f"/api/incidents/{w.later.pk}/whys/",
+    "api-later-postmortem": lambda w: f"/api/postmortems/{w.later.pk}/",
+    "actions-new-form": lambda w: "/actions/new/",
     "api-incidents": lambda w: "/api/incidents/",
     "api-incidents-q": lambda w: f"/api/incidents/?q={MARK}",
     "api-incidents-open": lambda w: "/api/incidents/?status=open",
@@ -308,16 +378,16 @@ CONTROL_EXPECTED = {
 # Paginated API lists: the count must not include the restricted incident or its items.
 API_COUNTS = {
     "api-incidents": lambda w: Incident.objects.filter(is_deleted=False, visibility="public"),
-    "api-incidents-service": lambda w: w.service.incidents.filter(visibility="public"),
-    "api-incidents-team": lambda w: w.service.incidents.filter(visibility="public"),
+    "api-incidents-service": lambda w: Incident.objects.filter(visibility="public"),
+    "api-incidents-team": lambda w: Incident.objects.filter(visibility="public"),
     "api-incidents-sev2": lambda w: Incident.objects.filter(visibility="public", severity="sev2"),
     "api-incidents-q": lambda w: Incident.objects.none(),
     "api-action-items": lambda w: w.incident.action_items.none(),
     "api-action-items-incident": lambda w: w.incident.action_items.none(),
     "api-action-items-team": lambda w: w.incident.action_items.none(),
-    "api-postmortems": lambda w: [w.control_version],
+    "api-postmortems": lambda w: [w.control, w.later],
     "api-postmortems-q": lambda w: [],
-    "api-postmortems-service": lambda w: [w.control_version],
+    "api-postmortems-service": lambda w: [w.control, w.later],
     "api-postmortems-sev2": lambda w: [],
 }
 
@@ -490,15 +560,32 @@ def test_an_outsider_gets_404_on_every_api_write(world, client, name):
 def test_the_outsider_counts_exclude_it_on_the_pages(world, client):
     client.force_login(world.outsider)
     page = client.get(f"/incidents/?service={world.service.slug}")
-    assert page.context["page_obj"].paginator.count == 1  # the control only
+    assert page.context["page_obj"].paginator.count == 2  # the public ones only
     library = client.get(f"/postmortems/?service={world.service.slug}")
-    assert library.context["page_obj"].paginator.count == 1
+    assert library.context["page_obj"].paginator.count == 2
     actions = client.get("/actions/?scope=all&status=any")
     assert actions.context["page_obj"].paginator.count == 0
     review = client.get(f"/api/reviews/{world.week}/").json()
     incidents = review["figures"]["incidents"]
-    assert [row["title"] for row in incidents["public"]] == [CONTROL]
-    assert len(incidents["restricted"]) == 1  # counted as a number, named nowhere
+    assert sorted(row["title"] for row in incidents["public"]) == [CONTROL, LATER]
+    assert len(incidents["restricted"]) == 2  # counted as numbers, named nowhere
+    assert review["figures"]["fixes"]["restricted_confirmed"] == 1
+
+
+def test_the_outsider_cannot_decide_a_recurrence_naming_it(world, client):
+    client.force_login(world.outsider)
+    response = client.post(
+        f"/incidents/{world.later.pk}/recurrences/",
+        {"earlier": world.old.pk, "decision": "dismiss", "reason": "not the same"},
+    )
+    assert response.status_code == 404
+    assert _leaks(response.content.decode()) == []
+
+
+def test_its_people_see_it_as_the_same_incident_again_on_the_later_postmortem(world, client):
+    client.force_login(world.commander)
+    _, body = _get(client, f"/postmortems/{world.later.pk}/")
+    assert "ZQXJ-TITLE" in body  # the outsider's copy of this page is checked above
 
 
 # --------------------------------------------------------------------------------------------
