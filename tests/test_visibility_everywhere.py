@@ -249,6 +249,15 @@ def _build() -> World:
     # Decided during the reviewed week (the service stamps "now").
     type(row).objects.filter(pk=row.pk).update(decided_at=start + timedelta(hours=5))
 
+    # A public incident its commander closed as a duplicate of the restricted one.
+    dup = incident_services.open_incident(
+        title="PUBDUP Vault errors", severity="sev4", services=[w.service], reporter=w.commander
+    )
+    incident_services.change_status(
+        incident=dup, to="closed", by=w.commander, reason="duplicate", duplicate_of=incident
+    )
+    w.dup = dup
+
     # Reminders recorded (not sent) before the review, so the review lists the flagged item.
     reminder_services.scan_reminders(enqueue=False)
     w.review, built = review_services.build_weekly_review(week=w.week, publish=True, mail=False)
@@ -333,6 +342,9 @@ LIST_URLS = {
     "api-later-whys": lambda w: f"/api/incidents/{w.later.pk}/whys/",
     "api-later-postmortem": lambda w: f"/api/postmortems/{w.later.pk}/",
     "actions-new-form": lambda w: "/actions/new/",
+    "duplicate-incident": lambda w: f"/incidents/{w.dup.pk}/",
+    "api-duplicate-incident": lambda w: f"/api/incidents/{w.dup.pk}/",
+    "api-duplicate-timeline": lambda w: f"/api/incidents/{w.dup.pk}/timeline/",
     "api-incidents": lambda w: "/api/incidents/",
     "api-incidents-q": lambda w: f"/api/incidents/?q={MARK}",
     "api-incidents-open": lambda w: "/api/incidents/?status=open",
@@ -560,16 +572,58 @@ def test_an_outsider_gets_404_on_every_api_write(world, client, name):
 def test_the_outsider_counts_exclude_it_on_the_pages(world, client):
     client.force_login(world.outsider)
     page = client.get(f"/incidents/?service={world.service.slug}")
-    assert page.context["page_obj"].paginator.count == 2  # the public ones only
+    assert page.context["page_obj"].paginator.count == 3  # the public ones only
     library = client.get(f"/postmortems/?service={world.service.slug}")
     assert library.context["page_obj"].paginator.count == 2
     actions = client.get("/actions/?scope=all&status=any")
     assert actions.context["page_obj"].paginator.count == 0
     review = client.get(f"/api/reviews/{world.week}/").json()
     incidents = review["figures"]["incidents"]
-    assert sorted(row["title"] for row in incidents["public"]) == [CONTROL, LATER]
+    assert sorted(row["title"] for row in incidents["public"]) == [
+        CONTROL,
+        "PUBDUP Vault errors",
+        LATER,
+    ]
     assert len(incidents["restricted"]) == 2  # counted as numbers, named nowhere
     assert review["figures"]["fixes"]["restricted_confirmed"] == 1
+
+
+ADMIN_LISTS = [
+    "incident",
+    "timelineentry",
+    "suspectverdict",
+    "whynode",
+    "actionitem",
+    "incidentalert",
+    "postmortem",
+    "postmortemversion",
+    "remindersent",
+    "recurrence",
+]
+
+
+@pytest.fixture
+def staff_outsider(world):
+    """A staff member given every view permission: the admin is a page too, and only the
+    incident's people and superusers may read a restricted incident."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username="staffer", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    return user
+
+
+@pytest.mark.parametrize("model", ADMIN_LISTS)
+def test_a_staff_member_who_is_not_its_people_does_not_find_it_in_the_admin(
+    world, client, staff_outsider, model
+):
+    client.force_login(staff_outsider)
+    for url in [f"/admin/postmortems/{model}/", f"/admin/postmortems/{model}/?q={MARK}"]:
+        response, body = _get(client, url)
+        assert response.status_code == 200, url
+        assert _leaks(body) == [], f"{url} shows {_leaks(body)}"
+    response, body = _get(client, f"/admin/postmortems/incident/{world.incident.pk}/change/")
+    assert response.status_code in (302, 404) and _leaks(body) == []
 
 
 def test_the_outsider_cannot_decide_a_recurrence_naming_it(world, client):
