@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Q
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import (
@@ -19,8 +20,45 @@ class NoDeleteMixin:
         return False
 
 
+class VisibleOnlyMixin:
+    """The admin is a page too: staff who are not superusers see only rows hanging off incidents
+    they may see (ARCHITECTURE, "Visibility"), through the one rule. `incident_lookups` name the
+    incident(s) a row hangs off; rows with none stay visible."""
+
+    incident_lookups: tuple[str, ...] = ("incident",)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        visible = Incident.objects.visible_to(request.user).values("pk")
+        for lookup in self.incident_lookups:
+            if lookup == "pk":
+                qs = qs.filter(pk__in=visible)
+            else:
+                qs = qs.filter(Q(**{f"{lookup}__isnull": True}) | Q(**{f"{lookup}__in": visible}))
+        return qs
+
+
+class VisibleItemsMixin:
+    """Action items (and rows hanging off them) through the items' accessor."""
+
+    item_lookup = "pk"
+
+    def get_queryset(self, request):
+        from ..selectors.actions import visible_action_items
+
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(
+            **{f"{self.item_lookup}__in": visible_action_items(request.user).values("pk")}
+        )
+
+
 @admin.register(Incident)
-class IncidentAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class IncidentAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+    incident_lookups = ("pk",)
     list_display = ["id", "title", "severity", "status", "visibility", "started_at", "is_deleted"]
     list_filter = ["status", "severity", "visibility", "is_deleted"]
     search_fields = ["title", "summary", "impact"]
@@ -29,26 +67,26 @@ class IncidentAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class TimelineEntryAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "at", "kind", "source", "starred"]
     list_filter = ["kind", "source", "starred"]
     raw_id_fields = ["incident", "deploy", "alert"]
 
 
 @admin.register(SuspectVerdict)
-class SuspectVerdictAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class SuspectVerdictAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "deploy", "verdict", "by", "at"]
     raw_id_fields = ["incident", "deploy"]
 
 
 @admin.register(WhyNode)
-class WhyNodeAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class WhyNodeAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "level", "answer", "category", "version", "is_deleted"]
     raw_id_fields = ["incident", "parent"]
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class ActionItemAdmin(VisibleItemsMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["title", "owner", "team", "status", "priority", "type", "due_on"]
     list_filter = ["status", "priority", "type", "team"]
     search_fields = ["title", "description"]
