@@ -251,7 +251,12 @@ def _build() -> World:
 
     # A public incident its commander closed as a duplicate of the restricted one.
     dup = incident_services.open_incident(
-        title="PUBDUP Vault errors", severity="sev4", services=[w.service], reporter=w.commander
+        title="PUBDUP Vault errors",
+        severity="sev4",
+        services=[w.service],
+        reporter=w.commander,
+        started_at=start + timedelta(hours=1),
+        detected_at=start + timedelta(hours=1),
     )
     incident_services.change_status(
         incident=dup, to="closed", by=w.commander, reason="duplicate", duplicate_of=incident
@@ -274,10 +279,9 @@ def _build() -> World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            yield _build()
-            transaction.set_rollback(True)
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build()
+        transaction.set_rollback(True)
 
 
 # --------------------------------------------------------------------------------------------
