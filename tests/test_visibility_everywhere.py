@@ -626,8 +626,62 @@ def test_a_staff_member_who_is_not_its_people_does_not_find_it_in_the_admin(
         response, body = _get(client, url)
         assert response.status_code == 200, url
         assert _leaks(body) == [], f"{url} shows {_leaks(body)}"
-    response, body = _get(client, f"/admin/postmortems/incident/{world.incident.pk}/change/")
-    assert response.status_code in (302, 404) and _leaks(body) == []
+
+
+ADMIN_OBJECTS = {
+    "incident": lambda w: ("incident", w.incident),
+    "whynode": lambda w: ("whynode", w.why),
+    "actionitem-of-old": lambda w: ("actionitem", w.old.action_items.get()),
+    "timelineentry": lambda w: ("timelineentry", w.note),
+    "suspectverdict": lambda w: ("suspectverdict", w.verdict),
+    "postmortem": lambda w: ("postmortem", w.postmortem),
+    "postmortemversion": lambda w: ("postmortemversion", w.version),
+}
+
+
+ADMIN_VIEWS = [
+    pytest.param(name, view, id=f"{name}-{view}")
+    for name in ADMIN_OBJECTS
+    for view in ("change", "history", "history-record")
+    if not (name == "postmortemversion" and view == "history-record")  # keeps no history
+]
+
+
+@pytest.mark.parametrize(("name", "view"), ADMIN_VIEWS)
+def test_a_staff_member_who_is_not_its_people_cannot_open_it_in_the_admin(
+    world, client, staff_outsider, name, view
+):
+    model, obj = ADMIN_OBJECTS[name](world)
+    base = f"/admin/postmortems/{model}/{obj.pk}"
+    if view == "change":
+        url = f"{base}/change/"
+    elif view == "history":
+        url = f"{base}/history/"
+    else:
+        url = f"{base}/history/{obj.history.order_by('history_id').first().history_id}/"
+    client.force_login(staff_outsider)
+    response, body = _get(client, url)
+    assert response.status_code in (302, 403, 404), f"{url} answered {response.status_code}"
+    assert _leaks(body) == [], f"{url} shows {_leaks(body)}"
+
+
+def test_an_outsider_cannot_file_an_action_item_on_it(world, client):
+    client.force_login(world.outsider)
+    response = client.post(
+        "/actions/new/",
+        {
+            "title": "sneak",
+            "incident": world.incident.pk,
+            "owner": world.outsider.pk,
+            "team": world.team.pk,
+            "priority": "p2",
+            "type": "prevent",
+        },
+    )
+    assert response.status_code == 200
+    assert "no incident with this number you can see" in response.content.decode()
+    assert world.incident.action_items.count() == 2
+    assert _leaks(response.content.decode()) == []
 
 
 def test_the_outsider_cannot_decide_a_recurrence_naming_it(world, client):
