@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import Q
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import (
@@ -20,7 +22,26 @@ class NoDeleteMixin:
         return False
 
 
-class VisibleOnlyMixin:
+class _VisibleHistoryMixin:
+    """simple-history's history pages fall back to the historical rows when the object is not in
+    `get_queryset`: answer 404 first, the same as a missing object."""
+
+    def _require_visible(self, request, object_id) -> None:
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404("No such object.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(
+            request, object_id, version_id, extra_context=extra_context
+        )
+
+
+class VisibleOnlyMixin(_VisibleHistoryMixin):
     """The admin is a page too: staff who are not superusers see only rows hanging off incidents
     they may see (ARCHITECTURE, "Visibility"), through the one rule. `incident_lookups` name the
     incident(s) a row hangs off; rows with none stay visible."""
@@ -40,7 +61,7 @@ class VisibleOnlyMixin:
         return qs
 
 
-class VisibleItemsMixin:
+class VisibleItemsMixin(_VisibleHistoryMixin):
     """Action items (and rows hanging off them) through the items' accessor."""
 
     item_lookup = "pk"
