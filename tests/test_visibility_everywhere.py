@@ -240,7 +240,7 @@ def _build() -> World:
     pm = pm_services.set_reviewers(postmortem=pm, reviewers=[w.manager], by=w.outsider)
     pm = pm_services.submit_for_review(postmortem=pm, by=w.outsider, override_reason="audit")
     pm_services.approve(postmortem=pm, by=w.manager)
-    pm_services.publish(postmortem=pm, by=w.outsider, notify=False)
+    w.later_version = pm_services.publish(postmortem=pm, by=w.outsider, notify=False)
     w.later = later
     assert [c[0].pk for c in review_selectors.recurrence_candidates(later)] == [old.pk]
     row = review_services.decide_recurrence(
@@ -794,7 +794,13 @@ def test_its_people_see_the_incident_and_its_postmortem(world, client, who):
         (f"/incidents/?q={MARK}", ("ZQXJ-TITLE",)),
         (f"/api/postmortems/{pk}/", ("ZQXJ-PM",)),
         (f"/actions/{world.item.pk}/", ("ZQXJ-TITLE", "ZQXJ-ITEM")),
+        ("/alerts/", ("ZQXJ-TITLE",)),
+        (f"/services/{world.service.slug}/", ("ZQXJ-TITLE",)),
+        ("/", ("ZQXJ-TITLE",)),
+        (f"/feeds/{world.tokens['commander']}/postmortems.atom", ("ZQXJ-TITLE",)),
     ]:
+        if url.startswith("/feeds/") and who != "commander":
+            continue
         response, body = _get(client, url)
         assert response.status_code == 200, url
         assert all(m in body for m in marks), f"{url} lacks {[m for m in marks if m not in body]}"
@@ -839,9 +845,13 @@ def test_publishing_mails_the_restricted_postmortem_to_its_people_only(world):
     message = mail.outbox[0]
     assert settings.ALL_STAFF_EMAIL not in [*message.to, *message.cc, *message.bcc]
     _assert_no_leak_in_outbox(world)
-    # And the public control goes to all staff (the recipients rule really is exercised).
-    pm_services.send_publication_email(version_id=world.control_version.pk)
-    assert settings.ALL_STAFF_EMAIL in mail.outbox[-1].to
+    # Public ones go to all staff (the recipients rule really is exercised), and the later one,
+    # whose cause repeats the restricted incidents', names neither of them.
+    for version in (world.control_version, world.later_version):
+        assert pm_services.send_publication_email(version_id=version.pk) == 1
+        assert mail.outbox[-1].to == [settings.ALL_STAFF_EMAIL]
+    assert "PUBLATER" in _message_text(mail.outbox[-1])
+    _assert_no_leak_in_outbox(world)
 
 
 def test_the_weekly_review_mail_to_all_staff_never_names_it(world):
