@@ -347,6 +347,8 @@ LIST_URLS = {
     "api-later-postmortem": lambda w: f"/api/postmortems/{w.later.pk}/",
     "actions-new-form": lambda w: "/actions/new/",
     "duplicate-incident": lambda w: f"/incidents/{w.dup.pk}/",
+    "duplicate-incident-history": lambda w: f"/incidents/{w.dup.pk}/history/",
+    "duplicate-incident-edit": lambda w: f"/incidents/{w.dup.pk}/edit/",
     "api-duplicate-incident": lambda w: f"/api/incidents/{w.dup.pk}/",
     "api-duplicate-timeline": lambda w: f"/api/incidents/{w.dup.pk}/timeline/",
     "api-incidents": lambda w: "/api/incidents/",
@@ -444,6 +446,13 @@ WRITE_URLS = {
     "pm-submit": (lambda w: f"/incidents/{w.incident.pk}/postmortem/submit/", {}),
     "pm-regenerate": (lambda w: f"/incidents/{w.incident.pk}/postmortem/regenerate/", {}),
     "recurrences": (lambda w: f"/incidents/{w.incident.pk}/recurrences/", {}),
+    "item-start": (lambda w: f"/actions/{w.item.pk}/start/", {}),
+    "item-delete": (lambda w: f"/actions/{w.item.pk}/delete/", {}),
+    "item-edit": (lambda w: f"/actions/{w.item.pk}/edit/", {"title": "x", "priority": "p1"}),
+    "item-bulk-reassign": (
+        lambda w: "/actions/reassign/",
+        {"items": ["ITEM"], "owner": "OUTSIDER"},
+    ),
     "action-on-why": (
         lambda w: f"/incidents/{w.incident.pk}/whys/{w.why.pk}/action/",
         {"title": "x"},
@@ -480,6 +489,8 @@ API_WRITES = {
     "delete-why": ("delete", lambda w: f"/api/whys/{w.why.pk}/", {}, {"HTTP_IF_MATCH": '"1"'}),
     "pm-submit": ("post", lambda w: f"/api/postmortems/{w.incident.pk}/submit/", {}, {}),
     "pm-publish": ("post", lambda w: f"/api/postmortems/{w.incident.pk}/publish/", {}, {}),
+    "patch-item": ("patch", lambda w: f"/api/action-items/{w.item.pk}/", {"title": "x"}, {}),
+    "start-item": ("post", lambda w: f"/api/action-items/{w.item.pk}/start/", {}, {}),
     "item-on-incident": (
         "post",
         lambda w: "/api/action-items/",
@@ -552,8 +563,23 @@ def test_an_outsider_gets_404_on_everything_hanging_off_it(world, client, name):
 def test_an_outsider_gets_404_on_every_write(world, client, name):
     client.force_login(world.outsider)
     url_for, data = WRITE_URLS[name]
+    subst = {"ITEM": world.item.pk, "OUTSIDER": world.outsider.pk}
+    data = {
+        k: [subst.get(x, x) for x in v] if isinstance(v, list) else subst.get(v, v)
+        for k, v in data.items()
+    }
     response = client.post(url_for(world), data)
-    assert response.status_code == 404, f"{url_for(world)} answered {response.status_code}"
+    if name == "item-bulk-reassign":  # a list action: the hidden item is simply not there
+        assert response.status_code == 302
+    else:
+        assert response.status_code == 404, f"{url_for(world)} answered {response.status_code}"
+    item = type(world.item).objects.get(pk=world.item.pk)
+    assert (item.title, item.status, item.owner_id, item.is_deleted) == (
+        ITEM,
+        "open",
+        world.owner.pk,
+        False,
+    )
     incident = Incident.objects.get(pk=world.incident.pk)
     assert (incident.status, incident.no_deploy_involved) == ("mitigated", False)
     assert incident.timeline.count() == world.timeline_count
@@ -571,6 +597,8 @@ def test_an_outsider_gets_404_on_every_api_write(world, client, name):
     assert _leaks(response.content.decode()) == []
     assert world.incident.timeline.count() == world.timeline_count
     assert world.incident.action_items.count() == 2
+    item = type(world.item).objects.get(pk=world.item.pk)
+    assert (item.title, item.status) == (ITEM, "open")
 
 
 def test_the_outsider_counts_exclude_it_on_the_pages(world, client):
