@@ -905,11 +905,12 @@ def test_reminders_and_escalations_show_the_item_but_not_the_incident(world, set
     _assert_no_leak_in_outbox(world, allowed_item_readers=["owner", "manager"])
 
 
-def test_the_daily_digest_shows_the_items_but_not_the_incident(world):
+@pytest.mark.parametrize("who", ROLES_ON_ITEM)
+def test_the_daily_digest_shows_the_items_but_not_the_incident(world, who):
     mail.outbox.clear()
-    assert reminder_services.send_digest(user_id=world.owner.pk) >= 2
+    assert reminder_services.send_digest(user_id=getattr(world, who).pk) >= 1
     assert "ZQXJ-ITEM" in _message_text(mail.outbox[0])
-    _assert_no_leak_in_outbox(world, allowed_item_readers=["owner"])
+    _assert_no_leak_in_outbox(world, allowed_item_readers=[who])
 
 
 def test_slack_never_names_the_restricted_incident_nor_its_items(world, settings, monkeypatch):
@@ -921,3 +922,15 @@ def test_slack_never_names_the_restricted_incident_nor_its_items(world, settings
     assert posted
     assert [t for t in posted if _leaks(t)] == []
     assert pm_services.post_to_slack(version_id=world.version.pk) is False
+
+
+def test_a_responder_taken_off_the_incident_loses_it_everywhere(world, client):
+    incident_services.update_incident(incident=world.incident, by=world.commander, responders=[])
+    client.force_login(world.responder)
+    pk = world.incident.pk
+    for url in [f"/incidents/{pk}/", f"/postmortems/{pk}/", f"/api/incidents/{pk}/"]:
+        assert client.get(url).status_code == 404, url
+    _, body = _get(client, f"/incidents/?q={MARK}")
+    assert _leaks(body) == []
+    _, body = _get(client, f"/postmortems/?q={MARK}")
+    assert _leaks(body) == []
