@@ -607,6 +607,12 @@ def test_the_outsider_counts_exclude_it_on_the_pages(world, client):
     assert page.context["page_obj"].paginator.count == 3  # the public ones only
     library = client.get(f"/postmortems/?service={world.service.slug}")
     assert library.context["page_obj"].paginator.count == 2
+    assert sum(library.context["severity_counts"].values()) == 2  # the facet counts too
+    home = client.get("/")
+    assert world.incident.pk not in [i.pk for i in home.context["open_incidents"]]
+    assert {e.incident_id for e in home.context["recent_entries"]}.isdisjoint(
+        {world.incident.pk, world.old.pk}
+    )
     actions = client.get("/actions/?scope=all&status=any")
     assert actions.context["page_obj"].paginator.count == 0
     review = client.get(f"/api/reviews/{world.week}/").json()
