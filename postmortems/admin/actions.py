@@ -6,10 +6,13 @@ from django.contrib import admin
 
 from ..models import ReminderSent
 from ..tasks.actions import send_reminder_task
+from .core import VisibleItemsMixin
 
 
 @admin.register(ReminderSent)
-class ReminderSentAdmin(admin.ModelAdmin):
+class ReminderSentAdmin(VisibleItemsMixin, admin.ModelAdmin):
+    item_lookup = "action_item"
+
     list_display = [
         "action_item",
         "kind",

@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from ..models import IncidentAlert
+from .core import VisibleOnlyMixin
 
 
 @admin.register(IncidentAlert)
-class IncidentAlertAdmin(admin.ModelAdmin):
+class IncidentAlertAdmin(VisibleOnlyMixin, admin.ModelAdmin):
     list_display = ["incident", "alert", "opened", "linked_at"]
     list_filter = ["opened"]
     raw_id_fields = ["incident", "alert"]

@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db.models import Q
+from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import (
@@ -19,8 +22,64 @@ class NoDeleteMixin:
         return False
 
 
+class _VisibleHistoryMixin:
+    """simple-history's history pages fall back to the historical rows when the object is not in
+    `get_queryset`: answer 404 first, the same as a missing object."""
+
+    def _require_visible(self, request, object_id) -> None:
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404("No such object.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_visible(request, object_id)
+        return super().history_form_view(
+            request, object_id, version_id, extra_context=extra_context
+        )
+
+
+class VisibleOnlyMixin(_VisibleHistoryMixin):
+    """The admin is a page too: staff who are not superusers see only rows hanging off incidents
+    they may see (ARCHITECTURE, "Visibility"), through the one rule. `incident_lookups` name the
+    incident(s) a row hangs off; rows with none stay visible."""
+
+    incident_lookups: tuple[str, ...] = ("incident",)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        visible = Incident.objects.visible_to(request.user).values("pk")
+        for lookup in self.incident_lookups:
+            if lookup == "pk":
+                qs = qs.filter(pk__in=visible)
+            else:
+                qs = qs.filter(Q(**{f"{lookup}__isnull": True}) | Q(**{f"{lookup}__in": visible}))
+        return qs
+
+
+class VisibleItemsMixin(_VisibleHistoryMixin):
+    """Action items (and rows hanging off them) through the items' accessor."""
+
+    item_lookup = "pk"
+
+    def get_queryset(self, request):
+        from ..selectors.actions import visible_action_items
+
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(
+            **{f"{self.item_lookup}__in": visible_action_items(request.user).values("pk")}
+        )
+
+
 @admin.register(Incident)
-class IncidentAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class IncidentAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+    incident_lookups = ("pk",)
     list_display = ["id", "title", "severity", "status", "visibility", "started_at", "is_deleted"]
     list_filter = ["status", "severity", "visibility", "is_deleted"]
     search_fields = ["title", "summary", "impact"]
@@ -29,26 +88,26 @@ class IncidentAdmin(NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class TimelineEntryAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "at", "kind", "source", "starred"]
     list_filter = ["kind", "source", "starred"]
     raw_id_fields = ["incident", "deploy", "alert"]
 
 
 @admin.register(SuspectVerdict)
-class SuspectVerdictAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class SuspectVerdictAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "deploy", "verdict", "by", "at"]
     raw_id_fields = ["incident", "deploy"]
 
 
 @admin.register(WhyNode)
-class WhyNodeAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class WhyNodeAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "level", "answer", "category", "version", "is_deleted"]
     raw_id_fields = ["incident", "parent"]
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class ActionItemAdmin(VisibleItemsMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["title", "owner", "team", "status", "priority", "type", "due_on"]
     list_filter = ["status", "priority", "type", "team"]
     search_fields = ["title", "description"]

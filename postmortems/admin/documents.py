@@ -5,6 +5,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models.documents import Postmortem, PostmortemEvent, PostmortemTemplate, PostmortemVersion
+from .core import VisibleOnlyMixin
 
 
 @admin.register(PostmortemTemplate)
@@ -23,7 +24,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(SimpleHistoryAdmin):
+class PostmortemAdmin(VisibleOnlyMixin, SimpleHistoryAdmin):
     list_display = ["incident", "title", "status", "round", "updated_at"]
     list_filter = ["status"]
     search_fields = ["title"]
@@ -47,7 +48,9 @@ class PostmortemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PostmortemVersion)
-class PostmortemVersionAdmin(admin.ModelAdmin):
+class PostmortemVersionAdmin(VisibleOnlyMixin, admin.ModelAdmin):
+    incident_lookups = ("postmortem__incident",)
+
     list_display = ["title", "number", "published_at", "published_by"]
     readonly_fields = [f.name for f in PostmortemVersion._meta.fields]
 

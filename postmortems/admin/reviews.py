@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import Experiment, Recurrence, RetroItem, Retrospective, WeeklyReview
 from ..services import reviews as svc
-from .core import NoDeleteMixin
+from .core import NoDeleteMixin, VisibleOnlyMixin
 
 
 class RetroItemInline(admin.TabularInline):
@@ -67,7 +67,9 @@ class ExperimentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Recurrence)
-class RecurrenceAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class RecurrenceAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+    incident_lookups = ("incident", "earlier")
+
     list_display = ["incident", "earlier", "service", "category", "status", "decided_by"]
     list_filter = ["status", "category"]
     raw_id_fields = ["incident", "earlier", "decided_by"]
