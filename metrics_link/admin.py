@@ -5,6 +5,17 @@ from .models import Alert, Commit, Deploy, MetricSeries, Service, Team, WebhookD
 from .services.webhooks import reprocess_deliveries
 
 
+class ReadOnlyMixin:
+    """Deploys, commits and alerts arrive through webhooks, the API and the CLI (services); the
+    admin shows them and does not edit them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "manager"]
@@ -27,7 +38,7 @@ class DeployCommitInline(admin.TabularInline):
 
 
 @admin.register(Deploy)
-class DeployAdmin(admin.ModelAdmin):
+class DeployAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["service", "environment", "version", "status", "finished_at", "provider"]
     list_filter = ["environment", "status", "provider"]
     search_fields = ["service__slug", "version", "sha", "external_id"]
@@ -37,7 +48,7 @@ class DeployAdmin(admin.ModelAdmin):
 
 
 @admin.register(Commit)
-class CommitAdmin(admin.ModelAdmin):
+class CommitAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["repository", "sha", "author", "committed_at"]
     search_fields = ["repository", "sha", "author", "message"]
 
@@ -78,7 +89,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "service", "source", "severity", "status", "starts_at"]
     list_filter = ["source", "severity", "status"]
     search_fields = ["name", "service__slug", "dedupe_key"]

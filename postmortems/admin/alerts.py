@@ -3,11 +3,11 @@
 from django.contrib import admin
 
 from ..models import IncidentAlert
-from .core import VisibleOnlyMixin
+from .core import ReadOnlyMixin, VisibleOnlyMixin
 
 
 @admin.register(IncidentAlert)
-class IncidentAlertAdmin(VisibleOnlyMixin, admin.ModelAdmin):
+class IncidentAlertAdmin(VisibleOnlyMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["incident", "alert", "opened", "linked_at"]
     list_filter = ["opened"]
     raw_id_fields = ["incident", "alert"]

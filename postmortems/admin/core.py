@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,6 +19,17 @@ class NoDeleteMixin:
     """Nothing is hard-deleted through the UI: incidents and their records are soft-deleted."""
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyMixin:
+    """Domain records change only through the product's pages and API, which call the services
+    (validation, timeline entries, history). The admin shows them; it does not edit them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -78,7 +89,7 @@ class VisibleItemsMixin(_VisibleHistoryMixin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class IncidentAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     incident_lookups = ("pk",)
     list_display = ["id", "title", "severity", "status", "visibility", "started_at", "is_deleted"]
     list_filter = ["status", "severity", "visibility", "is_deleted"]
@@ -88,30 +99,58 @@ class IncidentAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class TimelineEntryAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "at", "kind", "source", "starred"]
     list_filter = ["kind", "source", "starred"]
     raw_id_fields = ["incident", "deploy", "alert"]
 
 
 @admin.register(SuspectVerdict)
-class SuspectVerdictAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class SuspectVerdictAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "deploy", "verdict", "by", "at"]
     raw_id_fields = ["incident", "deploy"]
 
 
 @admin.register(WhyNode)
-class WhyNodeAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class WhyNodeAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "level", "answer", "category", "version", "is_deleted"]
     raw_id_fields = ["incident", "parent"]
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(VisibleItemsMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class ActionItemAdmin(VisibleItemsMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["title", "owner", "team", "status", "priority", "type", "due_on"]
     list_filter = ["status", "priority", "type", "team"]
     search_fields = ["title", "description"]
     raw_id_fields = ["incident", "why_node"]
+
+    def get_exclude(self, request, obj=None):
+        # Owners and managers may see an item of a restricted incident, never the incident itself.
+        if request.user.is_superuser:
+            return super().get_exclude(request, obj)
+        return ["incident", "why_node"]
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            f for f in super().get_fields(request, obj) if f not in self.get_exclude(request, obj)
+        ]
+        return fields if request.user.is_superuser else [*fields, "incident_ref"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, "incident_ref"]
+
+    def get_queryset(self, request):
+        visible = Incident.objects.visible_to(request.user).filter(pk=OuterRef("incident_id"))
+        return super().get_queryset(request).annotate(incident_is_visible=Exists(visible))
+
+    @admin.display(description="Incident")
+    def incident_ref(self, obj: ActionItem) -> str:
+        if obj.incident_id is None:
+            return "—"
+        if getattr(obj, "incident_is_visible", False):
+            return str(obj.incident)
+        return f"#{obj.incident_id} (restricted)"
 
 
 admin.site.register(FeedToken)

@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import Experiment, Recurrence, RetroItem, Retrospective, WeeklyReview
 from ..services import reviews as svc
-from .core import NoDeleteMixin, VisibleOnlyMixin
+from .core import NoDeleteMixin, ReadOnlyMixin, VisibleOnlyMixin
 
 
 class RetroItemInline(admin.TabularInline):
@@ -17,7 +17,7 @@ class RetroItemInline(admin.TabularInline):
 
 
 @admin.register(Retrospective)
-class RetrospectiveAdmin(NoDeleteMixin, SimpleHistoryAdmin):
+class RetrospectiveAdmin(ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["name", "team", "sprint_start", "sprint_end", "published", "is_deleted"]
     list_filter = ["team", "published", "is_deleted"]
     search_fields = ["name", "summary"]
@@ -67,7 +67,7 @@ class ExperimentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Recurrence)
-class RecurrenceAdmin(VisibleOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class RecurrenceAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     incident_lookups = ("incident", "earlier")
 
     list_display = ["incident", "earlier", "service", "category", "status", "decided_by"]
