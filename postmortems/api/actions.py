@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,9 @@ from metrics_link.models import Team
 from ..models import ActionItem
 from ..selectors.actions import ActionFilters, action_item_list, get_action_item_for
 from ..selectors.incidents import get_incident_for
+from ..selectors.whys import get_why_node_for
 from ..services import actions as action_services
+from ..services import whys as why_services
 
 User = get_user_model()
 
@@ -93,6 +96,12 @@ class ActionItemCreateIn(serializers.Serializer):
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False, allow_null=True, help_text="Team slug; defaults as documented.")
     incident = serializers.IntegerField(required=False, allow_null=True)
+    why_node = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A why node's id: the item becomes that cause's corrective action "
+        "(its incident is the node's).",
+    )
     due_on = serializers.DateField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, default="p2")
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, default="prevent")
@@ -218,8 +227,17 @@ class ActionItemListCreate(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
         number = v.pop("incident", None)
-        incident = get_incident_for(request.user, number) if number else None
-        item = action_services.create_action_item(created_by=request.user, incident=incident, **v)
+        node_id = v.pop("why_node", None)
+        if node_id:
+            node = get_why_node_for(request.user, node_id)
+            if number and number != node.incident_id:
+                raise ValidationError({"why_node": ["This why node belongs to another incident."]})
+            item = why_services.add_corrective_action(node=node, by=request.user, **v)
+        else:
+            incident = get_incident_for(request.user, number) if number else None
+            item = action_services.create_action_item(
+                created_by=request.user, incident=incident, **v
+            )
         item = get_action_item_for(request.user, item.pk)
         return Response(
             ActionItemOut(item, context={"request": request}).data, status=status.HTTP_201_CREATED

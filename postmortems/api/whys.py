@@ -7,7 +7,6 @@ changed the node). Versions are per node, so adding causes side by side never co
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,9 +19,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import ActionItem, Incident, WhyNode
+from ..models import ActionItem, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
+from ..selectors.whys import get_why_node_for
 from ..services import whys as svc
 
 BAD_REQUEST = OpenApiResponse(
@@ -201,22 +201,6 @@ def _item(node: WhyNode) -> sel.TreeNode:
     return sel.TreeNode(node=node, actions=list(actions))
 
 
-def _node_for(user, node_id) -> WhyNode:
-    """The live node if its incident is visible to `user`; else 404 (the same as a missing one).
-
-    One query: the visibility rule itself (`Incident.objects.visible_to`) as a subquery."""
-    node = (
-        WhyNode.objects.filter(
-            pk=node_id, is_deleted=False, incident__in=Incident.objects.visible_to(user)
-        )
-        .select_related("incident", "author", "updated_by")
-        .first()
-    )
-    if node is None:
-        raise Http404("No such cause.")
-    return node
-
-
 def _precondition(request: Request, node: WhyNode) -> tuple[int | None, Response | None]:
     """The version named by If-Match, or the 428/412 response to send instead."""
     header = request.headers.get("If-Match", "").strip()
@@ -350,10 +334,10 @@ class WhyDetail(generics.GenericAPIView):
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get(self, request: Request, node_id: int) -> Response:
-        return _node_response(request, _node_for(request.user, node_id))
+        return _node_response(request, get_why_node_for(request.user, node_id))
 
     def patch(self, request: Request, node_id: int) -> Response:
-        node = _node_for(request.user, node_id)
+        node = get_why_node_for(request.user, node_id)
         version, refusal = _precondition(request, node)
         if refusal is not None:
             return refusal
@@ -370,7 +354,7 @@ class WhyDetail(generics.GenericAPIView):
         return _node_response(request, node)
 
     def delete(self, request: Request, node_id: int) -> Response:
-        node = _node_for(request.user, node_id)
+        node = get_why_node_for(request.user, node_id)
         version, refusal = _precondition(request, node)
         if refusal is not None:
             return refusal

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
+from django.http import Http404
 
 from ..models import ActionItem, Incident, WhyNode
 
@@ -333,3 +334,19 @@ def blameless_people(request=None) -> list[str]:
     if request is not None:
         request._blameless_people = people
     return people
+
+
+def get_why_node_for(user, node_id) -> WhyNode:
+    """The live node if its incident is visible to `user`; else 404 (the same as a missing one).
+
+    One query: the visibility rule itself (`Incident.objects.visible_to`) as a subquery."""
+    node = (
+        WhyNode.objects.filter(
+            pk=node_id, is_deleted=False, incident__in=Incident.objects.visible_to(user)
+        )
+        .select_related("incident", "author", "updated_by")
+        .first()
+    )
+    if node is None:
+        raise Http404("No such cause.")
+    return node

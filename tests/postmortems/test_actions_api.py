@@ -103,3 +103,43 @@ def test_deleted_items_are_not_listed(user, api_client_for):
     assert api_client_for(user).get("/api/action-items/").json()["count"] == 0
     assert ActionItem.objects.count() == 1
     assert UserFactory()
+
+
+def test_an_item_posted_with_a_why_node_becomes_that_causes_corrective_action(api_client_for, user):
+    from postmortems.services.whys import add_why
+    from tests.factories import IncidentFactory, TeamFactory
+
+    team = TeamFactory(members=[user])
+    incident = IncidentFactory(commander=user)
+    node = add_why(
+        incident=incident, author=user, answer="Pool exhausted", category="infrastructure"
+    )
+    api = api_client_for(user)
+    response = api.post(
+        "/api/action-items/",
+        {
+            "title": "Cap the pool",
+            "why_node": node.pk,
+            "owner": user.username,
+            "team": team.slug,
+            "due_on": "2099-01-01",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    item = node.action_items.get()
+    assert item.incident == incident
+    assert item.title == "Cap the pool"
+
+
+def test_a_why_node_of_a_restricted_incident_is_404_for_outsiders(api_client_for, user, other_user):
+    from postmortems.services.whys import add_why
+    from tests.factories import IncidentFactory
+
+    secret = IncidentFactory(restricted=True, commander=user)
+    node = add_why(incident=secret, author=user, answer="Cause", category="code")
+    response = api_client_for(other_user).post(
+        "/api/action-items/", {"title": "x", "why_node": node.pk}, format="json"
+    )
+    assert response.status_code == 404
+    assert not node.action_items.exists()
