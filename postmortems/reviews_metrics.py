@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
+from .durations import human_duration  # noqa: F401  (re-exported for the review pages)
+
 CHI2_CRITICAL_95_1DOF = 3.841
 
 
@@ -60,20 +62,6 @@ def mttd_seconds(incidents: Iterable) -> float | None:
 def mttr_seconds(incidents: Iterable) -> float | None:
     """Mean time to restore: resolved - started. Unresolved incidents are not counted yet."""
     return mean_seconds(i.resolved_at - i.started_at if i.resolved_at else None for i in incidents)
-
-
-def human_duration(seconds: float | None) -> str:
-    """3720 → "1h 2m"; 90 → "2m"; 2 days → "2d 0h"; None → "—"."""
-    if seconds is None:
-        return "—"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 # --------------------------------------------------------------------------- DORA

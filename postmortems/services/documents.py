@@ -32,6 +32,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..blameless import check_blameless, has_high
+from ..durations import human_duration
 from ..markdown import render_markdown
 from ..models import ActionItem, Incident, SuspectVerdict, WhyNode
 from ..models.documents import (
@@ -111,19 +112,6 @@ def _fmt_dt(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else "—"
 
 
-def _fmt_duration(delta) -> str:
-    if delta is None:
-        return "—"
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
 def _one_line(text: str) -> str:
     return " ".join((text or "").split())
 
@@ -139,7 +127,7 @@ def _gen_summary(incident: Incident) -> str:
     services = ", ".join(s.slug for s in incident.services.all()) or "an unnamed service"
     text = f"A {incident.severity.upper()} incident affected {services}"
     if incident.time_to_resolve:
-        text += f" for {_fmt_duration(incident.time_to_resolve)}"
+        text += f" for {human_duration(incident.time_to_resolve)}"
     text += f", starting {_fmt_dt(incident.started_at)}."
     if incident.impact:
         text += f" {incident.impact.strip()}"
@@ -157,9 +145,9 @@ def _gen_impact(incident: Incident) -> str:
         "| Measure | Value |",
         "| --- | --- |",
         f"| Started | {_fmt_dt(incident.started_at)} |",
-        f"| Time to detect | {_fmt_duration(incident.time_to_detect)} |",
-        f"| Time to mitigate | {_fmt_duration(incident.time_to_mitigate)} |",
-        f"| Time to restore | {_fmt_duration(incident.time_to_resolve)} |",
+        f"| Time to detect | {human_duration(incident.time_to_detect)} |",
+        f"| Time to mitigate | {human_duration(incident.time_to_mitigate)} |",
+        f"| Time to restore | {human_duration(incident.time_to_resolve)} |",
     ]
     business = list(impact_lines(incident))
     if business:

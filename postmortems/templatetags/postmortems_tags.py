@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import template
 from django.utils.safestring import mark_safe
 
+from ..durations import human_duration
 from ..markdown import render_markdown, render_markdown_inline
 
 register = template.Library()
@@ -23,23 +24,9 @@ def markdown_inline(text: str) -> str:
 
 
 @register.filter
-def duration(value: timedelta | None) -> str:
-    """A compact human duration: 45s, 12m, 3h 05m, 2d 4h."""
-    if value is None:
-        return "—"
-    seconds = int(value.total_seconds())
-    if seconds < 0:
-        return "—"
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+def duration(value: timedelta | float | None) -> str:
+    """A timedelta or seconds, compact: 52m, 2h 10m, 3d 4h."""
+    return human_duration(value)
 
 
 @register.filter

@@ -6,8 +6,6 @@ from django import template
 
 from metrics_link.charts import format_value
 
-from .. import reviews_metrics as rm
-
 register = template.Library()
 MINUS = "\u2212"
 
@@ -43,11 +41,6 @@ def compact(value, unit: str = "") -> str:
     if value is None:
         return "—"
     return format_value(float(value), unit)
-
-
-@register.filter
-def duration(seconds) -> str:
-    return rm.human_duration(seconds)
 
 
 @register.filter

@@ -53,7 +53,7 @@ def test_the_draft_is_generated_from_the_incidents_data(incident, user):
     pm = _draft(incident, user)
 
     assert pm.title == incident.title
-    assert "Time to detect | 5 min" in pm.sections["impact"]
+    assert "Time to detect | 5m" in pm.sections["impact"]
     timeline = pm.sections["timeline"]
     assert timeline.index("Rolled back the release") < timeline.index("Later ordinary note")
     assert timeline.startswith("**Key moments**")
