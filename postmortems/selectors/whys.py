@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.http import Http404
 
 from ..models import ActionItem, Incident, WhyNode
+from .people import blameless_people  # noqa: F401  (the pages' hints use it from here)
 
 SNIPPET = 70
 
@@ -313,27 +313,6 @@ def _main_chain(tree: WhyTree) -> list[TreeNode]:
     """The deepest branch, shown as the headline chain on the incident page."""
     paths = tree.branches()
     return max(paths, key=len) if paths else []
-
-
-def blameless_people(request=None) -> list[str]:
-    """Names and usernames of known users, for the blameless checker; cached per request."""
-    cached = getattr(request, "_blameless_people", None) if request is not None else None
-    if cached is not None:
-        return cached
-    people: list[str] = []
-    rows = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .values_list("username", "first_name", "last_name")
-    )
-    for username, first, last in rows:
-        people.append(username)
-        full = f"{first} {last}".strip()
-        if full:
-            people.append(full)
-    if request is not None:
-        request._blameless_people = people
-    return people
 
 
 def get_why_node_for(user, node_id) -> WhyNode:

@@ -19,9 +19,7 @@ Rules (who/when is recorded as a PostmortemEvent for every step):
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -44,6 +42,8 @@ from ..models.documents import (
     PostmortemTemplate,
     PostmortemVersion,
 )
+from ..selectors.people import blameless_people
+from . import slack
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -299,24 +299,9 @@ def compose_markdown(title: str, sections: dict[str, str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def people_names() -> list[str]:
-    """Names and usernames of known users, for the blameless checker."""
-    names: list[str] = []
-    for username, first, last in (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .values_list("username", "first_name", "last_name")
-    ):
-        names.append(username)
-        full = f"{first} {last}".strip()
-        if full:
-            names.append(full)
-    return names
-
-
 def blameless_findings(postmortem: Postmortem, people: Iterable[str] | None = None) -> dict:
     """{section key: [Finding, ...]} for the sections that have any."""
-    people = list(people) if people is not None else people_names()
+    people = list(people) if people is not None else blameless_people()
     found = {}
     for key, _ in SECTIONS:
         text = postmortem.sections.get(key) or ""
@@ -454,7 +439,7 @@ def submit_for_review(*, postmortem: Postmortem, by, override_reason: str = "") 
                 ]
             }
         )
-    findings = check_blameless(compose_markdown(pm.title, pm.sections), people=people_names())
+    findings = check_blameless(compose_markdown(pm.title, pm.sections), people=blameless_people())
     override_reason = (override_reason or "").strip()
     if has_high(findings):
         highs = [f for f in findings if f.severity == "high"]
@@ -632,26 +617,17 @@ def send_publication_email(*, version_id: int) -> int:
 
 def post_to_slack(*, version_id: int) -> bool:
     """POST a short message to SLACK_WEBHOOK_URL; public incidents only."""
-    url = settings.SLACK_WEBHOOK_URL
     version = (
         PostmortemVersion.objects.select_related("postmortem__incident")
         .filter(pk=version_id)
         .first()
     )
-    if not url or version is None or version.postmortem.incident.is_restricted:
+    if version is None or version.postmortem.incident.is_restricted:
         return False
-    payload = {
-        "text": f"Postmortem published: <{_version_url(version)}|{version.title}>"
+    return slack.post_to_slack(
+        f"Postmortem published: <{_version_url(version)}|{version.title}>"
         + (f" (version {version.number})" if version.number > 1 else "")
-    }
-    request = urllib.request.Request(  # noqa: S310 (URL comes from settings, https expected)
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return 200 <= response.status < 300
 
 
 def connect() -> None:

@@ -21,9 +21,7 @@ with every row recorded before that day's cutoff; rows recorded later wait for t
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -36,6 +34,7 @@ from django.utils import timezone
 
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
+from .slack import post_to_slack
 
 log = logging.getLogger(__name__)
 
@@ -243,21 +242,6 @@ def slack_text(row: ReminderSent) -> str:
         Kind.FLAGGED: f"is overdue by {late} days; flagged for the weekly review",
     }[row.kind]
     return f"Action item <{url}|{item.title}> (owner {owner}, team {item.team.name}) {what}."
-
-
-def post_to_slack(text: str) -> None:
-    url = settings.SLACK_WEBHOOK_URL
-    if not url:
-        return
-    body = json.dumps({"text": text}).encode()
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("SLACK_WEBHOOK_URL must be an http(s) URL.")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above; the URL is a setting)
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        if response.status >= 300:
-            raise RuntimeError(f"Slack answered {response.status}")
 
 
 def send_reminder(*, reminder_id: int) -> bool:

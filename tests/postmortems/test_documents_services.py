@@ -7,6 +7,7 @@ from django.core import mail
 
 from postmortems.models.documents import Postmortem, PostmortemEvent, PostmortemVersion
 from postmortems.services import documents as svc
+from postmortems.services import slack
 from postmortems.services.errors import ServiceError
 from postmortems.tasks import documents as tasks
 from tests.factories import (
@@ -354,7 +355,7 @@ def test_slack_is_posted_for_public_postmortems_when_configured(
         sent.append((request.full_url, request.data))
         return FakeResponse()
 
-    monkeypatch.setattr(svc.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(slack.urllib.request, "urlopen", fake_urlopen)
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
     assert len(callbacks) == 2
@@ -369,7 +370,7 @@ def test_slack_never_hears_of_a_restricted_postmortem(
 ):
     settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T/B/x"
     monkeypatch.setattr(
-        svc.urllib.request, "urlopen", lambda *a, **k: pytest.fail("Slack was called")
+        slack.urllib.request, "urlopen", lambda *a, **k: pytest.fail("Slack was called")
     )
     incident = IncidentFactory(restricted=True, commander=user)
     with django_capture_on_commit_callbacks() as callbacks:
