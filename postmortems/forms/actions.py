@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from metrics_link.models import Team
 
 from ..models import ActionItem
-
-User = get_user_model()
-
-
-def _people():
-    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-
-
-class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        full = obj.get_full_name()
-        return f"{full} ({obj.get_username()})" if full else obj.get_username()
+from .fields import PersonChoiceField, active_people
 
 
 class DateInput(forms.DateInput):
@@ -53,7 +41,7 @@ class ActionFilterForm(forms.Form):
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"), to_field_name="slug", required=False
     )
-    owner = PersonChoiceField(queryset=_people(), to_field_name="username", required=False)
+    owner = PersonChoiceField(queryset=active_people(), to_field_name="username", required=False)
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     type = forms.ChoiceField(choices=[("", "Any type"), *ActionItem.Type.choices], required=False)
     incident = forms.IntegerField(required=False, min_value=1, label="Incident #")
@@ -72,7 +60,7 @@ class ActionItemForm(forms.Form):
     description = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown."
     )
-    owner = PersonChoiceField(queryset=_people(), required=False)
+    owner = PersonChoiceField(queryset=active_people(), required=False)
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"),
         required=False,
@@ -119,4 +107,4 @@ class WontDoForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = PersonChoiceField(queryset=_people(), label="New owner")
+    owner = PersonChoiceField(queryset=active_people(), label="New owner")

@@ -3,15 +3,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from metrics_link.models import Service, Team
 
 from ..models import Incident
 from ..models.incidents import SEVERITY_MEANINGS, Severity
-
-User = get_user_model()
+from .fields import active_people
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -21,10 +19,6 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format=DT_FORMAT, **kwargs)
-
-
-def _people():
-    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
 class SeverityRadio(forms.RadioSelect):
@@ -66,9 +60,9 @@ class IncidentForm(forms.Form):
         label="Started at",
     )
     commander = forms.ModelChoiceField(
-        queryset=_people(), required=False, help_text="Defaults to you."
+        queryset=active_people(), required=False, help_text="Defaults to you."
     )
-    responders = forms.ModelMultipleChoiceField(queryset=_people(), required=False)
+    responders = forms.ModelMultipleChoiceField(queryset=active_people(), required=False)
     visibility = forms.ChoiceField(
         choices=Incident.Visibility.choices,
         initial="public",
@@ -87,7 +81,7 @@ class IncidentEditForm(forms.ModelForm):
     services = forms.ModelMultipleChoiceField(
         queryset=Service.objects.order_by("slug"), to_field_name="slug"
     )
-    responders = forms.ModelMultipleChoiceField(queryset=_people(), required=False)
+    responders = forms.ModelMultipleChoiceField(queryset=active_people(), required=False)
 
     class Meta:
         model = Incident
@@ -117,8 +111,8 @@ class IncidentEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("started_at", "detected_at", "mitigated_at", "resolved_at"):
             self.fields[name].input_formats = [DT_FORMAT]
-        self.fields["commander"].queryset = _people()
-        self.fields["reporter"].queryset = _people()
+        self.fields["commander"].queryset = active_people()
+        self.fields["reporter"].queryset = active_people()
         if self.instance.pk:
             self.fields["services"].initial = list(
                 self.instance.services.values_list("slug", flat=True)

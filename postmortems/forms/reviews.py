@@ -9,16 +9,13 @@ from django.db.models import Q
 from metrics_link.models import Team
 
 from ..models import RetroItem
+from .fields import active_people
 
 User = get_user_model()
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
-
-
-def _people():
-    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
 class RetroForm(forms.Form):
@@ -39,7 +36,7 @@ class RetroForm(forms.Form):
         if user is not None and not user.is_superuser:
             teams = teams.filter(Q(members=user) | Q(manager=user)).distinct()
         self.fields["team"].queryset = teams.order_by("name")
-        self.fields["facilitator"].queryset = _people()
+        self.fields["facilitator"].queryset = active_people()
         if editing:
             del self.fields["team"]
 
@@ -56,7 +53,7 @@ class RetroActionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _people()
+        self.fields["owner"].queryset = active_people()
 
 
 class RecurrenceDecisionForm(forms.Form):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from ..models import ActionItem, WhyNode
-
-User = get_user_model()
+from .fields import PersonChoiceField, active_people
 
 
 class CategoryRadio(forms.RadioSelect):
@@ -47,23 +45,13 @@ class WhyForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["evidence"].splitlines() if line.strip()]
 
 
-def _people():
-    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-
-
-class OwnerChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        full = obj.get_full_name()
-        return f"{full} ({obj.get_username()})" if full else obj.get_username()
-
-
 class CorrectiveActionForm(forms.Form):
     title = forms.CharField(
         max_length=200,
         label="What will be done",
         widget=forms.TextInput(attrs={"placeholder": "e.g. Cache the recently-viewed query"}),
     )
-    owner = OwnerChoice(queryset=_people(), label="Owner")
+    owner = PersonChoiceField(queryset=active_people(), label="Owner")
     due_on = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
     type = forms.ChoiceField(choices=ActionItem.Type.choices, initial="prevent")
     estimated_hours = forms.DecimalField(
