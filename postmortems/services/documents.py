@@ -24,9 +24,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..blameless import check_blameless, has_high
@@ -45,6 +43,7 @@ from ..models.documents import (
 from ..selectors.people import blameless_people
 from . import slack
 from .errors import ServiceError
+from .mail import templated_email
 
 log = logging.getLogger(__name__)
 
@@ -602,15 +601,12 @@ def send_publication_email(*, version_id: int) -> int:
     subject = f"Postmortem published: {version.title}"
     if version.number > 1:
         subject += f" (version {version.number})"
-    message = EmailMultiAlternatives(
+    message = templated_email(
         subject=subject,
-        body=render_to_string("postmortems/email/published.txt", ctx),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        template="postmortems/email/published",
+        context=ctx,
         to=recipients if not incident.is_restricted else [],
         bcc=recipients if incident.is_restricted else [],
-    )
-    message.attach_alternative(
-        render_to_string("postmortems/email/published.html", ctx), "text/html"
     )
     return message.send()
 

@@ -29,11 +29,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
+from .mail import templated_email
 from .slack import post_to_slack
 
 log = logging.getLogger(__name__)
@@ -215,16 +215,13 @@ def render_reminder(row: ReminderSent) -> EmailMultiAlternatives | None:
         return None
     ctx = reminder_context(row)
     subject = SUBJECTS[row.kind].format(title=row.action_item.title, days=ctx["days_overdue"])
-    text = render_to_string("postmortems/email/action_reminder.txt", ctx)
-    html = render_to_string("postmortems/email/action_reminder.html", ctx)
-    message = EmailMultiAlternatives(
-        subject=subject[:200],
-        body=text,
+    return templated_email(
+        subject=subject,
+        template="postmortems/email/action_reminder",
+        context=ctx,
         to=[recipient.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def slack_text(row: ReminderSent) -> str:
@@ -311,16 +308,13 @@ def send_digest(*, user_id: int, cutoff: datetime | None = None) -> int:
             "list_url": settings.SITE_URL + "/actions/",
             "preferences_url": settings.SITE_URL + "/me/",
         }
-        message = EmailMultiAlternatives(
+        templated_email(
             subject=f"Your action items today: {len(live)} need attention",
-            body=render_to_string("postmortems/email/action_digest.txt", ctx),
+            template="postmortems/email/action_digest",
+            context=ctx,
             to=[recipient.email],
             headers={"Auto-Submitted": "auto-generated"},
-        )
-        message.attach_alternative(
-            render_to_string("postmortems/email/action_digest.html", ctx), "text/html"
-        )
-        message.send()
+        ).send()
         if settings.SLACK_WEBHOOK_URL:
             for row in live:
                 post_to_slack(slack_text(row))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -27,6 +26,7 @@ from ..models import (
 from ..selectors import reviews as review_selectors
 from .actions import create_action_item
 from .errors import ServiceError
+from .mail import templated_email
 
 NOT_A_TEAM_MEMBER = "Only the team's members and its manager can change its retrospectives."
 REASON_REQUIRED = "Say why, in a sentence: the next reader needs the reason."
@@ -103,15 +103,13 @@ def mail_weekly_review(*, review_id: int) -> bool:
             return False
         ctx = {"s": review.snapshot, "review": review, "site_url": settings.SITE_URL}
         html = render_to_string("postmortems/reviews/email.html", ctx)
-        html = html.replace('href="/', f'href="{settings.SITE_URL}/')
-        text = render_to_string("postmortems/reviews/email.txt", ctx)
-        message = EmailMultiAlternatives(
+        templated_email(
             subject=f"Weekly review {review.iso_week}: " + review.snapshot["summary"][0],
-            body=text,
+            template="postmortems/reviews/email",
+            context=ctx,
             to=[settings.ALL_STAFF_EMAIL],
-        )
-        message.attach_alternative(html, "text/html")
-        message.send()
+            html=html.replace('href="/', f'href="{settings.SITE_URL}/'),
+        ).send()
         review.mailed_at = timezone.now()
         review.save(update_fields=["mailed_at"])
     return True
