@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from metrics_link.models import Team
 
+from ..display import display_name
 from ..models import ActionItem, Incident
 
 OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
@@ -390,7 +391,7 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
         item.age_days = (now - item.created_at).days
     by_owner: dict[str, int] = {}
     for item in overdue:
-        name = (item.owner.get_full_name() or item.owner.get_username()) if item.owner else "—"
+        name = display_name(item.owner, "—")
         by_owner[name] = by_owner.get(name, 0) + 1
     return {
         "weeks": week_starts,

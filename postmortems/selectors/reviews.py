@@ -24,6 +24,7 @@ from metrics_link.charts import Bar, Series, bar_chart, line_chart
 from metrics_link.models import Deploy, DeployCommit, MetricPoint, MetricSeries, Team
 
 from .. import reviews_metrics as rm
+from ..display import display_name
 from ..models import (
     ActionItem,
     Experiment,
@@ -357,9 +358,7 @@ def actions_section(reader, start: datetime, end: datetime) -> dict:
                 "title": item.title,
                 "url": _action_url(item),
                 "team": item.team.name,
-                "owner": (item.owner.get_full_name() or item.owner.get_username())
-                if item.owner
-                else "",
+                "owner": display_name(item.owner, ""),
                 "due_on": item.due_on.isoformat() if item.due_on else "",
                 "days_overdue": days,
                 "incident_id": item.incident_id,
@@ -466,9 +465,7 @@ def experiment_figures(experiment: Experiment) -> dict:
         "id": experiment.pk,
         "name": experiment.name,
         "hypothesis": experiment.hypothesis,
-        "owner": (experiment.owner.get_full_name() or experiment.owner.get_username())
-        if experiment.owner
-        else "",
+        "owner": display_name(experiment.owner, ""),
         "split": experiment.split,
         "control_trials": experiment.control_trials,
         "control_conversions": experiment.control_conversions,

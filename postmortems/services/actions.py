@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from metrics_link.models import Team
 
+from ..display import display_name
 from ..models import ActionItem, Incident, TimelineEntry, WhyNode
 from .errors import ServiceError
 from .incidents import add_timeline_entry
@@ -91,7 +92,7 @@ def create_action_item(
         created_by=created_by,
     )
     if incident is not None:
-        owner_name = owner.get_full_name() or owner.get_username() if owner else "nobody yet"
+        owner_name = display_name(owner, "nobody yet")
         add_timeline_entry(
             incident=incident,
             kind=TimelineEntry.Kind.ACTION,
@@ -153,9 +154,7 @@ def _save(item: ActionItem, *, by, reason: str, fields: list[str]) -> ActionItem
 
 
 def _by_name(user) -> str:
-    if user is None:
-        return "someone"
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..blameless import check_blameless, has_high
+from ..display import display_name
 from ..durations import human_duration
 from ..markdown import render_markdown
 from ..models import ActionItem, Incident, SuspectVerdict, WhyNode
@@ -91,9 +92,7 @@ def _plural(n: int) -> str:
 
 
 def _name(user) -> str:
-    if user is None:
-        return "someone"
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _event(postmortem: Postmortem, kind: str, by, comment: str = "") -> PostmortemEvent:

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..display import display_name
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
 from .mail import templated_email
@@ -228,7 +229,7 @@ def slack_text(row: ReminderSent) -> str:
     """The Slack channel is read by many: never name a restricted incident, nor its item."""
     item = row.action_item
     url = settings.SITE_URL + item.get_absolute_url()
-    owner = (item.owner.get_full_name() or item.owner.get_username()) if item.owner else "nobody"
+    owner = display_name(item.owner, "nobody")
     if item.incident_id and item.incident.is_restricted:
         head = "An action item of a restricted incident"
         return f"{head} needs attention ({row.get_kind_display().lower()}): <{url}|open it>"

@@ -14,6 +14,7 @@ from metrics_link.models import Deploy
 from metrics_link.selectors import SERVICE_PAGE_SECTIONS
 from metrics_link.signals import deploy_recorded
 
+from ..display import display_name
 from ..models import Incident, SuspectVerdict, TimelineEntry
 from ..models.incidents import Provenance
 from . import incidents as incident_services
@@ -38,7 +39,7 @@ VERDICT_WORDS = {
 
 
 def _who(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user else "Someone"
+    return display_name(user, "Someone")
 
 
 def _label(deploy: Deploy) -> str:

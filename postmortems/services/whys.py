@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..display import display_name
 from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as why_selectors
 from .actions import create_action_item
@@ -59,9 +60,7 @@ class StaleVersion(ServiceError):
 
 
 def _who(user) -> str:
-    if user is None:
-        return "someone"
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _clean_category(category: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import template
 
+from ..display import display_name
+
 register = template.Library()
 
 
 @register.filter
 def person(user, empty: str = "—") -> str:
     """A person's full name, else username, else `empty` (for nullable owner/closer/manager)."""
-    if user is None:
-        return empty
-    return user.get_full_name() or user.get_username()
+    return display_name(user, empty)

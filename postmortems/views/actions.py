@@ -19,6 +19,7 @@ from metrics_link.charts import Bar, bar_chart
 from metrics_link.models import Team
 
 from .. import ical
+from ..display import display_name
 from ..forms import ActionFilterForm, ActionItemForm, CompleteForm, ReassignForm, WontDoForm
 from ..selectors.actions import (
     ActionFilters,
@@ -282,7 +283,7 @@ def bulk_reassign(request: HttpRequest) -> HttpResponse:
         owner = form.cleaned_data["owner"]
         messages.success(
             request,
-            f"Reassigned {count} item{'s' if count != 1 else ''} to {owner.get_full_name() or owner.username}.",
+            f"Reassigned {count} item{'s' if count != 1 else ''} to {display_name(owner)}.",
         )
     return redirect(back)
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from metrics_link.models import Service, Team
 
+from ..display import display_name
 from ..models import Incident, WhyNode
 from ..models.documents import SECTION_TITLES, Postmortem
 from ..selectors import documents as sel
@@ -321,8 +322,7 @@ class PostmortemFeed(Feed):
         return item.published_at
 
     def item_author_name(self, item):
-        u = item.published_by
-        return (u.get_full_name() or u.get_username()) if u else None
+        return display_name(item.published_by, "") or None
 
 
 postmortem_feed = login_not_required(PostmortemFeed())
