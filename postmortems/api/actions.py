@@ -21,6 +21,7 @@ from ..selectors.incidents import get_incident_for
 from ..selectors.whys import get_why_node_for
 from ..services import actions as action_services
 from ..services import whys as why_services
+from .fields import absolute_url
 
 User = get_user_model()
 
@@ -75,9 +76,7 @@ class ActionItemOut(serializers.ModelSerializer):
         ]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        path_ = obj.get_absolute_url()
-        return request.build_absolute_uri(path_) if request else path_
+        return absolute_url(self.context, obj.get_absolute_url())
 
     def get_incident(self, obj) -> dict | None:
         if obj.incident_id is None:

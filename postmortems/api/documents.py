@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from ..models.documents import Postmortem, PostmortemVersion
 from ..selectors import documents as sel
 from ..services import documents as svc
+from .fields import absolute_url
 
 
 class VersionListOut(serializers.ModelSerializer):
@@ -38,9 +39,7 @@ class VersionListOut(serializers.ModelSerializer):
         return [s.slug for s in obj.postmortem.incident.services.all()]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        url = obj.postmortem.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(self.context, obj.postmortem.get_absolute_url())
 
 
 class VersionOut(VersionListOut):

@@ -18,6 +18,7 @@ from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
+from .fields import absolute_url
 
 User = get_user_model()
 
@@ -80,12 +81,7 @@ class IncidentOut(serializers.ModelSerializer):
         ]
 
     def get_url(self, obj: Incident) -> str:
-        request = self.context.get("request")
-        return (
-            request.build_absolute_uri(obj.get_absolute_url())
-            if request
-            else obj.get_absolute_url()
-        )
+        return absolute_url(self.context, obj.get_absolute_url())
 
     def _secs(self, value) -> int | None:
         return int(value.total_seconds()) if value is not None else None

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from ..models import Experiment, RetroItem, Retrospective, WeeklyReview
 from ..selectors import reviews as sel
 from ..services import reviews as svc
+from .fields import absolute_url
 
 User = get_user_model()
 
@@ -29,8 +30,7 @@ class ReviewOut(serializers.ModelSerializer):
         fields = ["iso_week", "week_start", "generated_at", "published_at", "url", "summary"]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(obj.get_absolute_url()) if request else ""
+        return absolute_url(self.context, obj.get_absolute_url())
 
     def get_summary(self, obj) -> list[str]:
         return obj.snapshot.get("summary", [])
@@ -103,8 +103,7 @@ class RetroOut(serializers.ModelSerializer):
         ]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(obj.get_absolute_url()) if request else ""
+        return absolute_url(self.context, obj.get_absolute_url())
 
 
 class RetroActionOut(serializers.Serializer):
