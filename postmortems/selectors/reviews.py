@@ -37,6 +37,7 @@ from ..models import (
     WeeklyReview,
     WhyNode,
 )
+from .actions import incident_progress
 from .documents import published_postmortem_urls
 from .impact import impact_lines
 
@@ -749,16 +750,10 @@ def retro_action_items(retro: Retrospective) -> QuerySet[ActionItem]:
 
 def _corrective_actions_all_done(incident_ids) -> dict[int, bool]:
     """{incident_id: True} when it has action items and every one is done (wont_do is not)."""
-    rows = (
-        ActionItem.objects.filter(incident_id__in=incident_ids, is_deleted=False)
-        .values("incident_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status=ActionItem.Status.DONE)),
-        )
-        .order_by()
-    )
-    return {r["incident_id"]: r["total"] > 0 and r["total"] == r["done"] for r in rows}
+    return {
+        incident_id: p["total"] > 0 and p["total"] == p["done"]
+        for incident_id, p in incident_progress(incident_ids).items()
+    }
 
 
 def recurrence_candidates(incident: Incident) -> list[tuple[Incident, object, str]]:
