@@ -61,6 +61,9 @@ class Deploy(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCESS)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField()
+    # When the provider says the current status was reached (a webhook's own timestamp, else the
+    # moment we recorded it): statuses arrive out of order, and only a newer one replaces it.
+    status_at = models.DateTimeField(null=True, blank=True)
     deployer = models.CharField(max_length=200, blank=True)
     url = models.URLField(max_length=500, blank=True)
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.API)

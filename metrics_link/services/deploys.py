@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from ..models import Commit, Deploy, DeployCommit, Service, WebhookDelivery
 from ..signals import deploy_recorded
+from ..times import time_error
 from ..webhooks import github, gitlab
 from ..webhooks.types import CommitData, DeployEvent, PushEvent
 from .catalog import get_or_create_service, resolve_service_for_repository
@@ -160,6 +161,13 @@ def _resolve_service(service: Service | str | None, repository: str) -> Service:
     raise DeployError(SERVICE_OR_REPOSITORY, "service")
 
 
+def _check_times(**times: datetime | None) -> None:
+    for field, value in times.items():
+        message = time_error(value, field)
+        if message:
+            raise DeployError(message, field)
+
+
 @transaction.atomic
 def record_deploy(
     *,
@@ -171,15 +179,29 @@ def record_deploy(
     status: str = Deploy.Status.SUCCESS,
     finished_at: datetime | None = None,
     started_at: datetime | None = None,
+    status_at: datetime | None = None,
     deployer: str = "",
     url: str = "",
     provider: str = Deploy.Provider.API,
     external_id: str = "",
     commits: Iterable[CommitData | Mapping[str, Any]] | None = None,
 ) -> RecordedDeploy:
-    """Create or update a deploy and link its commits. Safe to repeat with the same input."""
+    """Create or update a deploy and link its commits. Safe to repeat with the same input.
+
+    Statuses of one deployment arrive in any order, so each carries its own time:
+    - `status_at` is when the sender says the status was reached (webhooks pass the provider's
+      timestamp; API and CLI leave it None: the moment we record it). A status older than the
+      stored one changes nothing (a failure dated before the recorded success is history).
+    - `finished_at` is set when the deploy is created (the first terminal status) and moves only
+      when a caller passes it explicitly *without* a `status_at`, i.e. over the API or CLI.
+      A webhook's second `success` never moves it: past incidents' suspects would change.
+    """
     if status not in STATUSES:
         raise DeployError(UNKNOWN_STATUS, "status")
+    _check_times(finished_at=finished_at, started_at=started_at, status_at=status_at)
+    explicit_finish = finished_at is not None and status_at is None
+    now = timezone.now()
+    status_at = status_at or now
     repository = (repository or "").strip()
     svc = _resolve_service(service, repository)
     if not repository:
@@ -194,8 +216,9 @@ def record_deploy(
         "sha": sha[:64],
         "version": (version or sha[:7])[:200],
         "status": status,
+        "status_at": status_at,
         "started_at": started_at,
-        "finished_at": finished_at or timezone.now(),
+        "finished_at": finished_at or now,
         "deployer": (deployer or "")[:200],
         "url": (url or "")[:500],
     }
@@ -219,12 +242,7 @@ def record_deploy(
                 provider=provider, external_id=external_id
             )
     if not created:
-        # A later event of the same deployment (failure, then a successful retry) moves it on.
-        updates = {
-            k: v
-            for k, v in fields.items()
-            if k in ("status", "finished_at", "url", "deployer") and v and getattr(deploy, k) != v
-        }
+        updates = _later_status_updates(deploy, fields, explicit_finish=explicit_finish)
         if updates:
             changed = "status" in updates
             for k, v in updates.items():
@@ -241,6 +259,25 @@ def record_deploy(
             lambda: deploy_recorded.send(sender=Deploy, deploy_id=deploy_id), robust=True
         )
     return RecordedDeploy(deploy=deploy, created=created, changed=changed)
+
+
+def _later_status_updates(
+    deploy: Deploy, fields: dict[str, Any], *, explicit_finish: bool
+) -> dict[str, Any]:
+    """What a later event of the same deployment changes (a failure, then a successful retry).
+
+    Only a status at least as new as the stored one is taken (with its url and deployer); an
+    older one arrived late and is ignored. `finished_at` moves only when given explicitly.
+    """
+    wanted: dict[str, Any] = {}
+    if deploy.status_at is None or fields["status_at"] >= deploy.status_at:
+        wanted = {k: fields[k] for k in ("status", "status_at", "url", "deployer")}
+    if explicit_finish:
+        wanted["finished_at"] = fields["finished_at"]
+    updates = {k: v for k, v in wanted.items() if v and getattr(deploy, k) != v}
+    if set(updates) == {"status_at"}:
+        return {}  # the same status again: nothing worth a write
+    return updates
 
 
 @transaction.atomic
@@ -279,6 +316,7 @@ def _record_event(event: DeployEvent) -> str:
         status=event.status,
         finished_at=event.finished_at,
         started_at=event.started_at,
+        status_at=event.finished_at,  # the provider's own time for this status
         deployer=event.deployer,
         url=event.url,
         provider=event.provider,
