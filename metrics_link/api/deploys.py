@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Commit, Deploy
+from .fields import SaneDateTimeField
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
 
@@ -66,7 +67,7 @@ class CommitIn(serializers.Serializer):
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", help_text="Full or abbreviated sha.")
     message = serializers.CharField(allow_blank=True, default="")
     author = serializers.CharField(max_length=200, allow_blank=True, default="")
-    committed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    committed_at = SaneDateTimeField(required=False, allow_null=True, default=None)
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -79,8 +80,8 @@ class DeployIn(serializers.Serializer):
     environment = serializers.CharField(max_length=100, default="production")
     version = serializers.CharField(max_length=200)
     status = serializers.ChoiceField(choices=Deploy.Status.choices, default="success")
-    finished_at = serializers.DateTimeField(required=False, help_text="Defaults to now.")
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    finished_at = SaneDateTimeField(required=False, help_text="Defaults to now.")
+    started_at = SaneDateTimeField(required=False, allow_null=True)
     repository = serializers.RegexField(
         r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$",
         max_length=200,

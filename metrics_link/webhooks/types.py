@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..times import time_error
+
 __all__ = [
     "AlertData",
     "CommitData",
@@ -128,15 +130,17 @@ def parse_timestamp(value: Any, field: str) -> datetime:
     ``2025-05-02 11:55:16 +0000``) and any number of fractional digits (Alertmanager sends
     nanoseconds; anything beyond microseconds is truncated, never rounded). Integers are Unix
     seconds (GitHub's push ``repository.created_at``). A timestamp without a zone is rejected:
-    guessing one would silently shift incident timelines.
+    guessing one would silently shift incident timelines. Times outside 1970 .. now + 1 day are
+    a PayloadError (see :mod:`metrics_link.times`).
     """
     if isinstance(value, bool):
         raise PayloadError(f"{field}: expected a timestamp, got a boolean")
     if isinstance(value, int | float):
         try:
-            return datetime.fromtimestamp(value, tz=UTC)
+            parsed = datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise PayloadError(f"{field}: Unix timestamp {value!r} is out of range") from exc
+        return _in_range(parsed, field)
     if not isinstance(value, str):
         raise PayloadError(f"{field}: expected a timestamp string, got {_type_name(value)}")
     match = _TIMESTAMP_RE.match(value.strip())
@@ -154,10 +158,18 @@ def parse_timestamp(value: Any, field: str) -> datetime:
             int(match["second"]),
             int(fraction),
             tzinfo=tz,
-        )
-        return parsed.astimezone(UTC)
+        ).astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise PayloadError(f"{field}: {value!r} is not a valid date and time") from exc
+    return _in_range(parsed, field)
+
+
+def _in_range(value: datetime, field: str) -> datetime:
+    """Times before 1970 or over a day ahead (Go's zero time, typos) are refused, never stored."""
+    message = time_error(value, field)
+    if message:
+        raise PayloadError(message)
+    return value
 
 
 def _parse_zone(raw: str, field: str, value: str) -> timezone:

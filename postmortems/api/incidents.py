@@ -18,6 +18,8 @@ from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
+from metrics_link.api.fields import SaneDateTimeField
+
 from .fields import absolute_url
 
 User = get_user_model()
@@ -104,8 +106,8 @@ class IncidentCreateIn(serializers.Serializer):
         min_length=1,
         help_text="Service slugs. Unknown ones are created unclaimed.",
     )
-    started_at = serializers.DateTimeField(required=False)
-    detected_at = serializers.DateTimeField(required=False)
+    started_at = SaneDateTimeField(required=False)
+    detected_at = SaneDateTimeField(required=False)
     impact = serializers.CharField(required=False, allow_blank=True, default="")
     summary = serializers.CharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(
@@ -126,10 +128,10 @@ class IncidentUpdateIn(serializers.Serializer):
     )
     commander = UserField(required=False, allow_null=True)
     responders = serializers.ListField(child=UserField(), required=False)
-    started_at = serializers.DateTimeField(required=False)
-    detected_at = serializers.DateTimeField(required=False, allow_null=True)
-    mitigated_at = serializers.DateTimeField(required=False, allow_null=True)
-    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = SaneDateTimeField(required=False)
+    detected_at = SaneDateTimeField(required=False, allow_null=True)
+    mitigated_at = SaneDateTimeField(required=False, allow_null=True)
+    resolved_at = SaneDateTimeField(required=False, allow_null=True)
     status = serializers.ChoiceField(
         choices=Incident.Status.choices,
         required=False,
@@ -280,7 +282,7 @@ class TimelineEntryOut(serializers.ModelSerializer):
 
 class TimelineEntryIn(serializers.Serializer):
     body = serializers.CharField(max_length=20000)
-    at = serializers.DateTimeField(required=False)
+    at = SaneDateTimeField(required=False)
     starred = serializers.BooleanField(required=False, default=False)
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from metrics_link.charts import Series, format_value, line_chart
 from metrics_link.models import Alert, MetricPoint, MetricSeries
+from metrics_link.times import shift_time
 
 from ..models import IncidentAlert
 
@@ -63,7 +64,7 @@ def incident_window(incident, now: datetime | None = None) -> tuple[datetime, da
 
 def chart_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     margin = min(max((end - start) / 2, MIN_MARGIN), MAX_MARGIN)
-    return start - margin, end + margin
+    return shift_time(start, -margin), shift_time(end, margin)
 
 
 def business_series_for(incident):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from metrics_link.models import Deploy
 from metrics_link.selectors import deploys_in_window, with_commits
+from metrics_link.times import shift_time
 
 from ..models import Incident, SuspectVerdict
 from ..suspects_ranking import Candidate, rank, score_deploy
@@ -49,8 +50,8 @@ class Suspect:
 def suspect_window(incident: Incident) -> tuple[datetime, datetime]:
     """[start - SUSPECT_WINDOW_HOURS, start + SUSPECT_SKEW_MINUTES] (clocks skew)."""
     return (
-        incident.started_at - timedelta(hours=settings.SUSPECT_WINDOW_HOURS),
-        incident.started_at + timedelta(minutes=settings.SUSPECT_SKEW_MINUTES),
+        shift_time(incident.started_at, -timedelta(hours=settings.SUSPECT_WINDOW_HOURS)),
+        shift_time(incident.started_at, timedelta(minutes=settings.SUSPECT_SKEW_MINUTES)),
     )
 
 

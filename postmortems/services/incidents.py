@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from metrics_link.models import Service
 from metrics_link.services.catalog import get_or_create_service
+from metrics_link.times import EARLIEST
 
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Provenance, Severity
@@ -20,6 +21,7 @@ TITLE_REQUIRED = "Give the incident a title: what is broken, in a few words."
 SERVICE_REQUIRED = "Name at least one affected service."
 TIMES_OUT_OF_ORDER = "{later} ({later_at}) cannot be before {earlier} ({earlier_at})."
 IN_FUTURE = "{field} cannot be in the future."
+BEFORE_1970 = "{field} cannot be before 1970-01-01."
 ILLEGAL_TRANSITION = "An incident that is {current} cannot move to {target}."
 CLOSE_REASON_REQUIRED = "Say why the incident is closed: resolved, false alarm or duplicate."
 DUPLICATE_TARGET_REQUIRED = "A duplicate must name the incident it duplicates."
@@ -58,6 +60,8 @@ def validate_times(values: dict[str, datetime | None]) -> None:
         value = values.get(field)
         if value and value > now:
             errors.setdefault(field, []).append(IN_FUTURE.format(field=label))
+        elif value and value < EARLIEST:  # Go's zero time and typos; stored, they break windows
+            errors.setdefault(field, []).append(BEFORE_1970.format(field=label))
     started = values.get("started_at")
     pairs = [
         ("started_at", "detected_at"),
