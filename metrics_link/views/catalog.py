@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..models import Service, Team
+from ..redirects import safe_next
 from ..selectors import service_page_sections
 from ..services.catalog import claim_service
 
@@ -60,7 +61,7 @@ def claim(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         claim_service(service=service, team=team)
         messages.success(request, f"{service.slug} now belongs to {team.name}.")
-    return redirect(request.POST.get("next") or service.get_absolute_url())
+    return redirect(safe_next(request, service.get_absolute_url()))
 
 
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:

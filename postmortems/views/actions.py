@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from metrics_link.charts import Bar, bar_chart
 from metrics_link.models import Team
+from metrics_link.redirects import safe_next
 
 from .. import ical
 from ..display import display_name
@@ -263,9 +264,7 @@ def action_transition(request: HttpRequest, pk: int, move: str) -> HttpResponse:
 def bulk_reassign(request: HttpRequest) -> HttpResponse:
     form = ReassignForm(request.POST)
     ids = [int(i) for i in request.POST.getlist("items") if i.isdigit()]
-    back = request.POST.get("next") or "/actions/"
-    if not back.startswith("/"):
-        back = "/actions/"
+    back = safe_next(request, "/actions/")
     if not ids:
         messages.error(request, "Select at least one item to reassign.")
         return redirect(back)
