@@ -20,6 +20,7 @@ from metrics_link.models import Team
 from metrics_link.redirects import safe_next
 
 from .. import ical
+from ..csvsafe import safe_row
 from ..display import display_name
 from ..forms import ActionFilterForm, ActionItemForm, CompleteForm, ReassignForm, WontDoForm
 from ..selectors.actions import (
@@ -97,7 +98,7 @@ def _csv_response(items, today) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     rows = csv_rows(items.iterator(chunk_size=500), site_url=settings.SITE_URL, today=today)
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+        (writer.writerow(safe_row(row)) for row in rows), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="action-items-{today:%Y-%m-%d}.csv"'
     return response
