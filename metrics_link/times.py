@@ -40,5 +40,5 @@ def shift_time(value: datetime, delta: timedelta) -> datetime:
     try:
         return value + delta
     except OverflowError:
-        edge = datetime.max if delta > timedelta(0) else datetime.min
-        return edge.replace(tzinfo=value.tzinfo)
+        edge = datetime.max if delta > timedelta(0) else datetime.min  # noqa: DTZ901
+        return edge.replace(tzinfo=value.tzinfo)  # the zone is set here

@@ -17,9 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Commit, Deploy
-from .fields import SaneDateTimeField
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
+from .fields import SaneDateTimeField
 
 
 class CommitOut(serializers.ModelSerializer):

@@ -21,6 +21,14 @@ logger = logging.getLogger(__name__)
 PROCESSORS: dict[str, Callable[[WebhookDelivery], str]] = {}
 
 
+KEY_MAX_LENGTH = 200  # WebhookDelivery.key
+KEY_TOO_LONG = "The delivery id is longer than {limit} characters; no provider sends such ids."
+
+
+class DeliveryKeyError(ValueError):
+    """A delivery key the table cannot hold whole (the view answers 400, nothing is stored)."""
+
+
 class TransientError(Exception):
     """A processing failure worth retrying (database busy, lock timeout). Others are final."""
 
@@ -34,6 +42,8 @@ def receive_delivery(
     """
     from ..tasks import process_delivery_task
 
+    if len(key) > KEY_MAX_LENGTH:  # stored cut, it would never be found again: refuse it
+        raise DeliveryKeyError(KEY_TOO_LONG.format(limit=KEY_MAX_LENGTH))
     existing = WebhookDelivery.objects.filter(provider=provider, key=key).first()
     if existing:
         return existing, False

@@ -7,7 +7,6 @@ Processing happens after commit in a task; a repeated delivery answers 200 and c
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -16,7 +15,8 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from ..services.webhooks import receive_delivery
+from ..guards import BadInput, loads_checked
+from ..services.webhooks import DeliveryKeyError, receive_delivery
 from . import alertmanager, github, gitlab, pagerduty
 
 KEPT_HEADERS = (
@@ -62,7 +62,9 @@ class WebhookView(View):
         if denied is not None:
             return denied
         try:
-            payload = json.loads(body)
+            payload = loads_checked(body)
+        except BadInput as exc:  # NUL strings, nesting too deep: signed, but unusable
+            return JsonResponse({"detail": str(exc)}, status=400)
         except (ValueError, UnicodeDecodeError) as exc:
             return JsonResponse({"detail": f"Malformed JSON: {exc}"}, status=400)
         if not isinstance(payload, dict):
@@ -70,13 +72,16 @@ class WebhookView(View):
                 {"detail": "Malformed payload: expected a JSON object."}, status=400
             )
         headers = {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
-        delivery, created = receive_delivery(
-            provider=self.provider,
-            key=self.delivery_key(request, body, payload),
-            event=self.event_name(request, payload),
-            headers=headers,
-            body=body,
-        )
+        try:
+            delivery, created = receive_delivery(
+                provider=self.provider,
+                key=self.delivery_key(request, body, payload),
+                event=self.event_name(request, payload),
+                headers=headers,
+                body=body,
+            )
+        except DeliveryKeyError as exc:
+            return JsonResponse({"detail": str(exc)}, status=400)
         return JsonResponse(
             {"delivery": delivery.pk, "status": delivery.status, "duplicate": not created},
             status=202 if created else 200,

@@ -14,12 +14,12 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics_link.api.fields import SaneDateTimeField
+
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
-from metrics_link.api.fields import SaneDateTimeField
-
 from .fields import absolute_url
 
 User = get_user_model()

@@ -152,6 +152,10 @@ class RetroDetailApi(generics.RetrieveAPIView):
 # --------------------------------------------------------------------------- experiments
 
 
+# Counts are stored as PositiveIntegerField (a 32-bit integer column on PostgreSQL).
+COUNT_MAX = 2_147_483_647
+
+
 class ExperimentIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     hypothesis = serializers.CharField(required=False, allow_blank=True)
@@ -161,10 +165,12 @@ class ExperimentIn(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    control_trials = serializers.IntegerField(min_value=0, required=False)
-    control_conversions = serializers.IntegerField(min_value=0, required=False)
-    experiment_trials = serializers.IntegerField(min_value=0, required=False)
-    experiment_conversions = serializers.IntegerField(min_value=0, required=False)
+    control_trials = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    control_conversions = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    experiment_trials = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    experiment_conversions = serializers.IntegerField(
+        min_value=0, max_value=COUNT_MAX, required=False
+    )
     split = serializers.FloatField(required=False, help_text="Experiment arm's share; 0.5 = 50/50.")
     decision = serializers.CharField(required=False, allow_blank=True)
     started_on = serializers.DateField(required=False, allow_null=True)
