@@ -63,8 +63,11 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_login(settings):
     call_command("seed_demo", only=["catalog", "incidents"], stdout=StringIO())
     assert Incident.objects.count() == first > 50
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="demo", password="demo") is not None
+    # Sign-in throttling (django-axes) needs the request, as every real sign-in has one.
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="demo", password="demo") is not None
 
 
 def test_seed_demo_refuses_with_debug_off(settings):
