@@ -6,6 +6,6 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Postmortems (incidents, whys, actions, reviews)"
 
     def ready(self) -> None:
-        from . import wiring
+        from . import checks, wiring  # noqa: F401 - checks registers the deploy checks
 
         wiring.connect()

@@ -7,11 +7,14 @@ Production sets DEBUG=off, SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and ALLOW
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from postmortems.config.security import https_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "template_partials",
     "csp",
+    "axes",
     "metrics_link",
     "postmortems",
 ]
@@ -78,6 +82,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a paused sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "postmortems.config.urls"
@@ -221,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Incidents, suspect deploys, why chains, action items, postmortems and reviews.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # sign-in, as everywhere
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -245,9 +251,50 @@ CONTENT_SECURITY_POLICY = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HTTPS (README "Running behind a TLS proxy"; the rules live in postmortems/config/security.py).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+INSECURE_HTTP = env.bool("INSECURE_HTTP", default=False)
+_https = https_settings(
+    debug=DEBUG,
+    insecure_http=INSECURE_HTTP,
+    behind_tls_proxy=BEHIND_TLS_PROXY,
+    hsts_seconds=env.int("SECURE_HSTS_SECONDS", default=None),
+    hsts_include_subdomains=env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=None),
+    hsts_preload=env.bool("SECURE_HSTS_PRELOAD", default=False),
+    ssl_redirect=env.bool("SECURE_SSL_REDIRECT", default=None),
+)
+vars().update(_https)  # SESSION/CSRF_COOKIE_SECURE, SECURE_SSL_REDIRECT, SECURE_HSTS_*, proxy header
+# Load balancers probe /healthz over plain HTTP inside the network: no redirect for it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if not _https["SECURE_HSTS_PRELOAD"]:
+    # Asking browsers to preload HSTS is a one-way decision for the whole domain (hstspreload.org),
+    # the domain owner's to make with SECURE_HSTS_PRELOAD=on; not having it is no deploy warning.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Sign-in throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords in a row for one username
+# from one address pause sign-in for that pair LOGIN_LOCKOUT_MINUTES after the last counted
+# failure. More tries while paused do not extend it; another address is not affected; API tokens
+# never go through it. The page says why and when (postmortems/views/login_lockout.py).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "postmortems.views.login_lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+if BEHIND_TLS_PROXY:
+    # Behind the proxy every request comes from the proxy's address: take the client's from the
+    # X-Forwarded-For the proxy appends (the last hop is the one it saw).
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a paused username + address
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LOGGING = {
     "version": 1,
