@@ -264,7 +264,9 @@ _https = https_settings(
     hsts_preload=env.bool("SECURE_HSTS_PRELOAD", default=False),
     ssl_redirect=env.bool("SECURE_SSL_REDIRECT", default=None),
 )
-vars().update(_https)  # SESSION/CSRF_COOKIE_SECURE, SECURE_SSL_REDIRECT, SECURE_HSTS_*, proxy header
+vars().update(
+    _https
+)  # SESSION/CSRF_COOKIE_SECURE, SECURE_SSL_REDIRECT, SECURE_HSTS_*, proxy header
 # Load balancers probe /healthz over plain HTTP inside the network: no redirect for it.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if not _https["SECURE_HSTS_PRELOAD"]:
