@@ -111,3 +111,17 @@ def test_api_tokens_are_not_affected_by_a_paused_sign_in(client, person, setting
     api = Client()
     response = api.get("/api/incidents/", headers={"Authorization": f"Token {token.key}"})
     assert response.status_code == 200
+
+
+def test_behind_a_tls_proxy_failures_are_counted_per_client_address(person, settings):
+    settings.BEHIND_TLS_PROXY = True
+    attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        sign_in(attacker, "wrong")
+    assert sign_in(attacker, PASSWORD).status_code == 429
+    # Forging an earlier hop does not help: the proxy's own hop is the one counted.
+    forged = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")
+    assert sign_in(forged, PASSWORD).status_code == 429
+
+    owner = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert sign_in(owner, PASSWORD).status_code == 302

@@ -288,11 +288,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "postmortems.views.login_lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-if BEHIND_TLS_PROXY:
-    # Behind the proxy every request comes from the proxy's address: take the client's from the
-    # X-Forwarded-For the proxy appends (the last hop is the one it saw).
-    AXES_IPWARE_PROXY_COUNT = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# REMOTE_ADDR, or behind a TLS proxy the X-Forwarded-For hop the proxy appended.
+AXES_CLIENT_IP_CALLABLE = "postmortems.views.login_lockout.client_ip"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a paused username + address
     "django.contrib.auth.backends.ModelBackend",

@@ -18,6 +18,19 @@ from django.shortcuts import render
 from django.utils import timezone
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The address failures are counted for (AXES_CLIENT_IP_CALLABLE).
+
+    Behind a TLS proxy every request comes from the proxy: the client is the last
+    X-Forwarded-For hop, the one the proxy appended itself (earlier hops are the client's own
+    claims and could be forged to dodge the count).
+    """
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.BEHIND_TLS_PROXY and forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _retry_at(request: HttpRequest, username: str) -> datetime:
     cool_off = get_cool_off(request)
     last = (
