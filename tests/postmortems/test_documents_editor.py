@@ -212,6 +212,7 @@ def test_a_refused_submit_changes_nothing_and_keeps_the_choice_on_screen(
     client_for, incident, user, pm
 ):
     reviewer = UserFactory(first_name="Rhea", last_name="Reviewer")
+    UserFactory(username="ned", first_name="Ned", last_name="Stark")
     response = client_for(user).post(
         _url(incident, "submit/"),
         {
@@ -221,7 +222,6 @@ def test_a_refused_submit_changes_nothing_and_keeps_the_choice_on_screen(
             "went_poorly": "Ned Stark was careless and broke prod.",
         },
     )
-    UserFactory(username="ned", first_name="Ned", last_name="Stark")
     assert response.status_code == 400
     body = response.content.decode()
     assert "Ned Stark was careless" in body
@@ -308,3 +308,90 @@ def test_a_restricted_postmortem_waits_only_for_reviewers_who_can_see_it(user):
     svc.submit_for_review(postmortem=pm, by=user, reviewers=[responder, outsider])
     assert list(waiting_for_review(responder)) == [pm]
     assert list(waiting_for_review(outsider)) == []
+
+
+# --- the API follows the same rule: If-Match / ETag ------------------------------------------
+
+
+def test_the_api_reads_the_draft_with_its_etag(api_client_for, incident, user, pm):
+    response = api_client_for(user).get(f"/api/postmortems/{incident.pk}/draft/")
+    assert response.status_code == 200
+    assert response["ETag"] == f'"{incident.pk}-1"'
+    assert response.json()["version"] == 1
+    assert set(response.json()["sections"]) >= {"summary", "lessons"}
+
+
+def test_an_api_save_without_if_match_is_428_and_changes_nothing(
+    api_client_for, incident, user, pm
+):
+    response = api_client_for(user).patch(
+        f"/api/postmortems/{incident.pk}/draft/", {"sections": {"lessons": "X"}}, format="json"
+    )
+    assert response.status_code == 428
+    assert _fresh(pm).sections["lessons"] == ""
+
+
+def test_a_stale_api_save_is_412_with_both_texts_and_changes_nothing(
+    api_client_for, incident, user, other_user, pm
+):
+    svc.save_draft(
+        postmortem=pm, sections={"lessons": "Theirs."}, expected_version=1, by=other_user
+    )
+    response = api_client_for(user).patch(
+        f"/api/postmortems/{incident.pk}/draft/",
+        {"sections": {"lessons": "Mine."}},
+        format="json",
+        HTTP_IF_MATCH=f'"{incident.pk}-1"',
+    )
+    assert response.status_code == 412
+    body = response.json()
+    assert body["current_version"] == 2
+    assert body["etag"] == response["ETag"] == f'"{incident.pk}-2"'
+    assert body["conflicts"] == [{"section": "lessons", "theirs": "Theirs.", "yours": "Mine."}]
+    assert _fresh(pm).sections["lessons"] == "Theirs."
+
+
+def test_an_api_save_with_the_current_etag_saves_sections_and_reviewers(
+    api_client_for, incident, user, other_user, pm
+):
+    response = api_client_for(user).patch(
+        f"/api/postmortems/{incident.pk}/draft/",
+        {
+            "sections": {"lessons": "Budgets.", "went_well": "Paging."},
+            "reviewers": [other_user.username],
+        },
+        format="json",
+        HTTP_IF_MATCH=f'"{incident.pk}-1"',
+    )
+    assert response.status_code == 200
+    assert response["ETag"] == f'"{incident.pk}-2"'
+    pm = _fresh(pm)
+    assert (pm.sections["lessons"], pm.sections["went_well"]) == ("Budgets.", "Paging.")
+    assert list(pm.reviewers.all()) == [other_user]
+
+
+def test_an_unknown_section_or_reviewer_is_400_over_the_api(api_client_for, incident, user, pm):
+    api = api_client_for(user)
+    url = f"/api/postmortems/{incident.pk}/draft/"
+    tag = f'"{incident.pk}-1"'
+    assert (
+        api.patch(url, {"sections": {"nope": "x"}}, format="json", HTTP_IF_MATCH=tag).status_code
+        == 400
+    )
+    response = api.patch(url, {"reviewers": ["ghost"]}, format="json", HTTP_IF_MATCH=tag)
+    assert response.status_code == 400
+    assert "ghost" in response.json()["reviewers"][0]
+    assert _fresh(pm).version == 1
+
+
+def test_submitting_over_the_api_carries_the_reviewers(
+    api_client_for, incident, user, other_user, pm
+):
+    response = api_client_for(user).post(
+        f"/api/postmortems/{incident.pk}/submit/",
+        {"reviewers": [other_user.username]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "in_review"
+    assert response.json()["reviewers"] == [other_user.username]
