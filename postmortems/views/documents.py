@@ -66,12 +66,14 @@ def _render_editor(
             section["text"].strip()
         )
     chosen = form["reviewers"].value() or []
+    problems = [str(e) for errors in form.errors.values() for e in errors] if form.is_bound else []
     ctx.update(
         {
             "nav": "postmortems",
             "form": form,
             "stale": stale,
             "unsaved": form.is_bound,
+            "problems": problems,
             "reviewer_choices": choices,
             "reviewer_ids": {int(i) for i in chosen if str(i).isdigit()},
         }
@@ -131,9 +133,8 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
     )
     action = action or request.POST.get("action", SAVE)
     if not form.is_valid():
-        messages.error(request, "Nothing was saved: correct the fields marked below.")
         return _render_editor(request, pm, form, status=400)
-    text = {
+    draft = {
         "postmortem": pm,
         "sections": form.sections(),
         "expected_version": form.cleaned_data["version"],
@@ -143,13 +144,13 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
     anchor = ""
     try:
         if action == SUBMIT:
-            svc.submit_for_review(**text, override_reason=form.cleaned_data["override_reason"])
+            svc.submit_for_review(**draft, override_reason=form.cleaned_data["override_reason"])
             note, anchor = "Submitted for review. The reviewers were told by mail.", "review"
         elif action == REFRESH or action.startswith(REGENERATE_PREFIX):
             key = action.removeprefix(REGENERATE_PREFIX) if action != REFRESH else ""
             if key and key not in SECTION_TITLES:
                 raise Http404("No such section.")
-            _pm_saved, kept = svc.save_and_regenerate(**text, key=key)
+            _pm_saved, kept = svc.save_and_regenerate(**draft, key=key)
             note = "Saved, and regenerated from the incident's data."
             if kept:
                 note += (
@@ -157,11 +158,12 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
                 )
             anchor = f"section-{key}" if key else ""
         else:
-            _pm_saved, changed = svc.save_draft(**text)
+            _pm_saved, changed = svc.save_draft(**draft)
             note = _saved_note(changed)
     except svc.StaleDraft as exc:
         data = request.POST.copy()
-        data.update(exc.merged)
+        for key, text in exc.merged.items():
+            data[key] = text  # replaces (QueryDict.update would append)
         data["version"] = str(exc.current_version)
         fresh = Postmortem.objects.get(pk=pm.pk)
         fresh.incident = pm.incident
@@ -169,11 +171,9 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
             data, postmortem=fresh, reviewer_choices=sel.reviewer_choices(pm.incident)
         )
         merged.is_valid()
-        messages.error(request, exc.messages[0])
         return _render_editor(request, fresh, merged, status=409, stale=exc)
     except ValidationError as exc:
         apply_service_errors(form, exc)
-        messages.error(request, "Nothing was saved: " + error_text(exc))
         return _render_editor(request, pm, form, status=400)
     messages.success(request, note)
     return _editor_redirect(pm.incident_id, anchor)

@@ -132,3 +132,45 @@ def test_drafted_submitted_approved_by_two_reviewers_published_and_found_in_the_
     expect(reader.locator(".pm-document")).to_contain_text("connection budget")
     expect(reader.locator(".pm-document")).to_contain_text("retired dashboard")
     context.close()
+
+
+def test_two_editors_never_overwrite_each_other_and_the_second_merges(
+    transactional_db, live_server, browser, page, login, shot
+):
+    from postmortems.services import documents as svc
+
+    author = UserFactory(username="olive", first_name="Olive", last_name="Oncall")
+    colleague = UserFactory(username="cora", first_name="Cora", last_name="Colleague")
+    incident = IncidentFactory(title="Search index lag", commander=author, responders=[colleague])
+    svc.generate_draft(incident=incident, by=author)
+    editor_url = f"{live_server.url}/incidents/{incident.pk}/postmortem/"
+
+    login(author)
+    page.goto(editor_url)
+    other = sign_in(browser.new_context().new_page(), live_server, colleague)
+    other.goto(editor_url)
+
+    other.get_by_label("Lessons (Markdown)").fill("Alert on index lag, not on errors.")
+    other.get_by_role("button", name="Save draft").click()
+    expect(other.get_by_text("Saved: Lessons.")).to_be_visible()
+
+    page.get_by_label("Lessons (Markdown)").fill("Budget the indexer's queue.")
+    page.get_by_label("What went well (Markdown)").fill("Failover to the replica worked.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("alert")).to_contain_text("Cora Colleague saved this postmortem")
+    expect(page.get_by_label("Their text")).to_have_value("Alert on index lag, not on errors.")
+    expect(page.get_by_label("Lessons (Markdown)")).to_have_value("Budget the indexer's queue.")
+    expect(page.get_by_label("What went well (Markdown)")).to_have_value(
+        "Failover to the replica worked."
+    )
+    page.locator("#section-lessons").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOT_DIR / "journey-postmortem-stale.png"))
+
+    page.get_by_label("Lessons (Markdown)").fill(
+        "Alert on index lag, not on errors. Budget the indexer's queue."
+    )
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Saved: What went well, Lessons.")).to_be_visible()
+    saved = Postmortem.objects.get(incident=incident).sections
+    assert saved["lessons"] == "Alert on index lag, not on errors. Budget the indexer's queue."
+    assert saved["went_well"] == "Failover to the replica worked."

@@ -225,6 +225,7 @@ def test_a_refused_submit_changes_nothing_and_keeps_the_choice_on_screen(
     assert response.status_code == 400
     body = response.content.decode()
     assert "Ned Stark was careless" in body
+    assert 'id="override_reason"' in body  # the reason asked for is on screen
     assert f'value="{reviewer.pk}" selected' in body
     pm = _fresh(pm)
     assert pm.status == Postmortem.Status.DRAFT
