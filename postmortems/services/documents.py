@@ -17,8 +17,8 @@ Rules (who/when is recorded as a PostmortemEvent for every step):
   setting POSTMORTEM_APPROVALS_REQUIRED, from named reviewers in the current round).
   `request_changes` sends it back to draft. Submitting can carry the editor's text and the chosen
   reviewers (one form, one atomic step), and on commit mails each named reviewer
-  (`notify_reviewers`; Slack too for public incidents when configured). Editing a published postmortem starts a new draft
-  (round + 1) while readers keep seeing the latest published version.
+  (`notify_reviewers`; Slack too for public incidents when configured). Editing a published
+  postmortem starts a new draft (round + 1) while readers keep seeing the latest published version.
 * Publishing freezes an immutable PostmortemVersion and, on commit, mails it (to ALL_STAFF_EMAIL
   for public incidents; to the incident's own people for restricted ones) and posts to Slack
   (public incidents only) when SLACK_WEBHOOK_URL is set.
