@@ -444,7 +444,10 @@ WRITE_URLS = {
     ),
     "no-deploy": (lambda w: f"/incidents/{w.incident.pk}/suspects/no-deploy/", {}),
     "pm-submit": (lambda w: f"/incidents/{w.incident.pk}/postmortem/submit/", {}),
-    "pm-regenerate": (lambda w: f"/incidents/{w.incident.pk}/postmortem/regenerate/", {}),
+    "pm-save": (
+        lambda w: f"/incidents/{w.incident.pk}/postmortem/save/",
+        {"version": "1", "summary": "x", "action": "refresh"},
+    ),
     "recurrences": (lambda w: f"/incidents/{w.incident.pk}/recurrences/", {}),
     "item-start": (lambda w: f"/actions/{w.item.pk}/start/", {}),
     "item-delete": (lambda w: f"/actions/{w.item.pk}/delete/", {}),

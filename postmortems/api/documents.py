@@ -1,10 +1,16 @@
-"""`/api/postmortems/`: published postmortems (list, read) and the review actions. Thin."""
+"""`/api/postmortems/`: published postmortems (list, read), the draft, and the review actions. Thin.
+
+Draft concurrency (same contract as `/api/whys/{id}/`): GET `/api/postmortems/{id}/draft/` answers
+with an `ETag` ("<incident id>-<version>"); PATCH needs `If-Match` — 428 when missing, 412 when it
+names an older version (nothing is written; the body says who changed it and, per section changed
+on both sides, their text and yours).
+"""
 
 from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -84,6 +90,58 @@ class SubmitIn(serializers.Serializer):
         max_length=2000,
         help_text="Required when the blameless check finds high-severity wording.",
     )
+    reviewers = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Usernames of the named reviewers, set in the same step (replaces the list).",
+    )
+
+
+class DraftOut(serializers.Serializer):
+    incident = serializers.IntegerField(source="incident_id")
+    title = serializers.CharField()
+    status = serializers.CharField()
+    round = serializers.IntegerField()
+    version = serializers.IntegerField()
+    etag = serializers.SerializerMethodField()
+    sections = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    edited_sections = serializers.ListField(child=serializers.CharField())
+    reviewers = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField()
+
+    def get_etag(self, obj) -> str:
+        return draft_etag(obj)
+
+    def get_reviewers(self, obj) -> list[str]:
+        return [u.get_username() for u in obj.reviewers.all()]
+
+
+class DraftIn(serializers.Serializer):
+    sections = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        default=dict,
+        help_text="{section key: Markdown}; sections left out are kept as they are.",
+    )
+    reviewers = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Usernames of the named reviewers (replaces the list).",
+    )
+
+
+class ConflictOut(serializers.Serializer):
+    section = serializers.CharField(source="key")
+    theirs = serializers.CharField()
+    yours = serializers.CharField()
+
+
+class StaleDraftOut(serializers.Serializer):
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField()
+    changed_by = serializers.CharField()
+    etag = serializers.CharField()
+    conflicts = ConflictOut(many=True)
 
 
 class CommentIn(serializers.Serializer):
@@ -147,6 +205,26 @@ def _pm(request, incident_id) -> Postmortem:
     return pm
 
 
+def draft_etag(pm: Postmortem) -> str:
+    return f'"{pm.incident_id}-{pm.version}"'
+
+
+def _reviewers(pm: Postmortem, usernames: list[str] | None):
+    """The named reviewers from usernames (None: leave them as they are); 400 on an unknown one."""
+    if usernames is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    field = get_user_model().USERNAME_FIELD
+    chosen = list(sel.reviewer_choices(pm.incident).filter(**{f"{field}__in": usernames}))
+    unknown = sorted(set(usernames) - {u.get_username() for u in chosen})
+    if unknown:
+        raise serializers.ValidationError(
+            {"reviewers": [f"Not someone who can review this postmortem: {', '.join(unknown)}."]}
+        )
+    return chosen
+
+
 ERRORS = {
     400: OpenApiResponse(description="A workflow rule refused the step: {field: [message]}."),
     404: OpenApiResponse(description="No such postmortem you may see."),
@@ -179,7 +257,10 @@ class SubmitView(_Action):
 
     def act(self, pm, request, data):
         svc.submit_for_review(
-            postmortem=pm, by=request.user, override_reason=data.get("override_reason", "")
+            postmortem=pm,
+            by=request.user,
+            override_reason=data.get("override_reason", ""),
+            reviewers=_reviewers(pm, data.get("reviewers")),
         )
 
 
@@ -216,7 +297,88 @@ class PublishView(_Action):
         svc.publish(postmortem=pm, by=request.user)
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the draft you read, e.g. "12-3" (from GET). Required.',
+)
+
+
+def _stale(exc: svc.StaleDraft) -> Response:
+    tag = draft_etag(exc.postmortem)
+    body = {
+        "detail": exc.messages[0],
+        "current_version": exc.current_version,
+        "changed_by": exc.changed_by,
+        "etag": tag,
+        "conflicts": ConflictOut(exc.conflicts, many=True).data,
+    }
+    return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": tag})
+
+
+def _expected_version(request: Request, pm: Postmortem) -> tuple[int | None, Response | None]:
+    """The version named by If-Match, or the 428 to send instead. A tag for another version is
+    passed on as is: the service then refuses it as stale (412) and writes nothing."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        return None, Response(
+            {"detail": 'Send If-Match with the ETag from a GET of the draft (e.g. "12-3").'},
+            status=status.HTTP_428_PRECONDITION_REQUIRED,
+        )
+    for tag in (t.strip() for t in header.split(",")):
+        if tag == "*":
+            return pm.version, None
+        incident_part, _, version_part = tag.removeprefix("W/").strip('"').rpartition("-")
+        if incident_part == str(pm.incident_id) and version_part.isdigit():
+            return int(version_part), None
+    return 0, None  # names no version of this draft: stale
+
+
+@extend_schema(tags=["postmortems"])
+class DraftView(APIView):
+    @extend_schema(
+        summary="The current draft (every section; ETag carries its version)",
+        responses={200: DraftOut, 404: ERRORS[404]},
+    )
+    def get(self, request: Request, incident_id: int) -> Response:
+        pm = _pm(request, incident_id)
+        return Response(DraftOut(pm).data, headers={"ETag": draft_etag(pm)})
+
+    @extend_schema(
+        summary="Save sections and reviewers of the draft at once (If-Match required)",
+        parameters=[IF_MATCH],
+        request=DraftIn,
+        responses={
+            200: OpenApiResponse(DraftOut, description="Saved; new ETag."),
+            **ERRORS,
+            412: OpenApiResponse(StaleDraftOut, description="Changed since your version."),
+            428: OpenApiResponse(description="If-Match is missing."),
+        },
+    )
+    def patch(self, request: Request, incident_id: int) -> Response:
+        pm = _pm(request, incident_id)
+        version, refusal = _expected_version(request, pm)
+        if refusal is not None:
+            return refusal
+        data = DraftIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            pm, _changed = svc.save_draft(
+                postmortem=pm,
+                sections=data.validated_data["sections"],
+                expected_version=version,
+                by=request.user,
+                reviewers=_reviewers(pm, data.validated_data.get("reviewers")),
+            )
+        except svc.StaleDraft as exc:
+            return _stale(exc)
+        return Response(DraftOut(pm).data, headers={"ETag": draft_etag(pm)})
+
+
 urlpatterns = [
+    path("postmortems/<int:incident_id>/draft/", DraftView.as_view(), name="api-postmortem-draft"),
     path("postmortems/", PostmortemList.as_view(), name="api-postmortem-list"),
     path(
         "postmortems/<int:incident_id>/", PostmortemDetail.as_view(), name="api-postmortem-detail"

@@ -99,6 +99,9 @@ class Postmortem(models.Model):
     )
     # Review round: bumped when a published postmortem is edited again; approvals count per round.
     round = models.PositiveIntegerField(default=1)
+    # Bumped by every change of the text (like a why node's): a save names the version it read, so
+    # two editors never overwrite each other silently (services.documents.save_draft).
+    version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -396,6 +396,37 @@ def latest_published_panel(user) -> dict | None:
         "template": "postmortems/documents/_home_panel.html",
         "column": "side",
         "versions": versions,
+    }
+
+
+def waiting_for_review(user) -> QuerySet[Postmortem]:
+    """Postmortems in review that name the user as a reviewer and wait for their approval in the
+    current round, on incidents the user may see."""
+    approved = PostmortemEvent.objects.filter(
+        postmortem=OuterRef("pk"),
+        round=OuterRef("round"),
+        at__gte=OuterRef("submitted_at"),
+        by=user,
+        kind=PostmortemEvent.Kind.APPROVED,
+    )
+    return (
+        Postmortem.objects.filter(
+            status=Postmortem.Status.IN_REVIEW,
+            reviewers=user,
+            incident__in=Incident.objects.visible_to(user).values("pk"),
+        )
+        .exclude(Exists(approved))
+        .select_related("incident", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def waiting_for_review_panel(user) -> dict | None:
+    """Home panel: "Waiting for my review" (every user has one; empty says so)."""
+    return {
+        "template": "postmortems/documents/_review_panel.html",
+        "column": "main",
+        "postmortems": list(waiting_for_review(user)[:20]),
     }
 
 

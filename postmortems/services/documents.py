@@ -4,14 +4,21 @@ Rules (who/when is recorded as a PostmortemEvent for every step):
 
 * One postmortem per incident. `generate_draft` builds every section; generated sections come
   from the incident's data, written sections start empty (the editor shows the template's help).
+* One editor saves every section at once (`save_draft`). The draft carries a `version`, bumped by
+  every change of the text; a save names the version it read. A stale save writes nothing and
+  raises StaleDraft with, per section, their newer text and yours (merged where only one side
+  changed it, using the text at the version the writer read, from simple-history), so nothing is
+  lost and nobody is overwritten silently.
 * Regeneration never overwrites team text (decision: *refuse*). A generated section the team
   edited is listed in `edited_sections`; `regenerate_section` on it raises a ServiceError, and
   `regenerate_draft` refreshes only untouched sections and reports the ones it kept.
 * draft → in_review (`submit_for_review`: blameless check over the whole document; high findings
   need an override reason, recorded) → published (`publish`: the approvals the severity requires,
   setting POSTMORTEM_APPROVALS_REQUIRED, from named reviewers in the current round).
-  `request_changes` sends it back to draft. Editing a published postmortem starts a new draft
-  (round + 1) while readers keep seeing the latest published version.
+  `request_changes` sends it back to draft. Submitting can carry the editor's text and the chosen
+  reviewers (one form, one atomic step), and on commit mails each named reviewer
+  (`notify_reviewers`; Slack too for public incidents when configured). Editing a published
+  postmortem starts a new draft (round + 1) while readers keep seeing the latest published version.
 * Publishing freezes an immutable PostmortemVersion and, on commit, mails it (to ALL_STAFF_EMAIL
   for public incidents; to the incident's own people for restricted ones) and posts to Slack
   (public incidents only) when SLACK_WEBHOOK_URL is set.
@@ -20,7 +27,8 @@ Rules (who/when is recorded as a PostmortemEvent for every step):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -65,6 +73,12 @@ NOT_A_REVIEWER = "Only the named reviewers can approve or request changes."
 COMMENT_REQUIRED = "Say what should change: the authors read your comment."
 APPROVALS_MISSING = "A {sev} postmortem needs {need} approval{s} before publishing; it has {have}."
 EMPTY_DOCUMENT = "Write at least the summary before submitting."
+SECTION_TOO_LONG = "“{title}” is too long: at most {n:,} characters (it has {have:,})."
+STALE_DRAFT = (
+    "{who} saved this postmortem at {when} while you were editing. Nothing was overwritten: "
+    "compare their text with yours below, merge, and save again."
+)
+MAX_SECTION_CHARS = 50_000
 
 
 # ---------------------------------------------------------------------------
@@ -112,6 +126,71 @@ def _fmt_dt(value) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join((text or "").split())
+
+
+def _clean_text(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One section both sides changed: their newer saved text, and the writer's unsaved text."""
+
+    key: str
+    title: str
+    theirs: str
+    yours: str
+
+
+class StaleDraft(ServiceError):
+    """The draft changed since the version the writer read. Nothing was saved.
+
+    `merged` is what the editor should show now ({key: text}: yours where only you changed a
+    section, theirs where only they did, yours where both did); `conflicts` lists the sections both
+    changed, with both texts, so the person merges by hand. `current_version` is the version to
+    name in the next save."""
+
+    def __init__(self, postmortem: Postmortem, *, merged: dict, conflicts: list[Conflict]):
+        self.postmortem = postmortem
+        self.current_version = postmortem.version
+        self.merged = merged
+        self.conflicts = conflicts
+        last = (
+            postmortem.events.filter(kind=PostmortemEvent.Kind.EDITED)
+            .select_related("by")
+            .order_by("-at", "-id")
+            .first()
+        )
+        self.changed_by = _name(last.by) if last and last.by else "Someone"
+        when = timezone.localtime(last.at if last else postmortem.updated_at).strftime("%H:%M")
+        super().__init__(STALE_DRAFT.format(who=self.changed_by, when=when), code="stale")
+
+
+def _sections_at(pm: Postmortem, version: int) -> dict | None:
+    """The text of the draft at `version` (from its history), or None when unknown."""
+    record = pm.history.filter(version=version).order_by("-history_date", "-history_id").first()
+    return dict(record.sections or {}) if record is not None else None
+
+
+def _merge(pm: Postmortem, mine: dict[str, str], base: dict | None) -> tuple[dict, list[Conflict]]:
+    merged: dict[str, str] = {}
+    conflicts: list[Conflict] = []
+    for key, _title in SECTIONS:
+        if key not in mine:
+            continue
+        yours = mine[key]
+        theirs = _clean_text(pm.sections.get(key))
+        before = _clean_text(base.get(key)) if base is not None else None
+        if yours == theirs:
+            merged[key] = theirs
+        elif before is not None and yours == before:
+            merged[key] = theirs  # only they changed it
+        elif before is not None and theirs == before:
+            merged[key] = yours  # only you changed it
+        else:
+            merged[key] = yours
+            conflicts.append(Conflict(key, SECTION_TITLES[key], theirs, yours))
+    return merged, conflicts
 
 
 # ---------------------------------------------------------------------------
@@ -373,9 +452,83 @@ def edit_section(*, postmortem: Postmortem, key: str, text: str, by) -> Postmort
             edited.append(key)
     pm.sections = sections
     pm.edited_sections = edited
+    pm.version += 1
     pm.save()
     _event(pm, PostmortemEvent.Kind.EDITED, by, comment=SECTION_TITLES[key])
     return pm
+
+
+def _clean_sections(sections: Mapping[str, str]) -> dict[str, str]:
+    cleaned = {}
+    for key, text in sections.items():
+        _check_key(key)
+        text = _clean_text(text)
+        if len(text) > MAX_SECTION_CHARS:
+            raise ServiceError(
+                {
+                    key: [
+                        SECTION_TOO_LONG.format(
+                            title=SECTION_TITLES[key], n=MAX_SECTION_CHARS, have=len(text)
+                        )
+                    ]
+                }
+            )
+        cleaned[key] = text
+    return cleaned
+
+
+def _same_people(pm: Postmortem, reviewers: list) -> bool:
+    return set(pm.reviewers.values_list("pk", flat=True)) == {u.pk for u in reviewers}
+
+
+@transaction.atomic
+def save_draft(
+    *,
+    postmortem: Postmortem,
+    sections: Mapping[str, str],
+    expected_version: int,
+    by,
+    reviewers: Iterable | None = None,
+) -> tuple[Postmortem, list[str]]:
+    """Save every section the writer changed, in one step, if the draft is still at
+    `expected_version`; else raise StaleDraft and write nothing. `reviewers` (when given) replaces
+    the named reviewers. Returns the postmortem and the keys of the sections saved."""
+    mine = _clean_sections(sections)
+    pm = _locked(postmortem)
+    # The version is compared under the row lock: of two saves that read the same version, the
+    # second waits for the first, then sees the bumped version and is told, never overwriting it.
+    if pm.version != expected_version:
+        merged, conflicts = _merge(pm, mine, _sections_at(pm, expected_version))
+        raise StaleDraft(pm, merged=merged, conflicts=conflicts)
+    changed = [k for k, _ in SECTIONS if k in mine and mine[k] != _clean_text(pm.sections.get(k))]
+    reviewers = list(reviewers) if reviewers is not None else None
+    new_reviewers = reviewers is not None and not _same_people(pm, reviewers)
+    if (changed or new_reviewers) and pm.status == Postmortem.Status.IN_REVIEW:
+        raise ServiceError(NOT_EDITABLE_IN_REVIEW)
+    if changed:
+        _reopen_if_published(pm, by)
+        texts = dict(pm.sections)
+        edited = [k for k in pm.edited_sections if k not in changed]
+        for key in changed:
+            if key in GENERATED_KEYS and not mine[key]:
+                texts[key] = GENERATORS[key](pm.incident)  # cleared: back to the generator
+            else:
+                texts[key] = mine[key]
+                if key in GENERATED_KEYS:
+                    edited.append(key)
+        pm.sections = texts
+        pm.edited_sections = edited
+        pm.version += 1
+        pm.save()
+        _event(
+            pm,
+            PostmortemEvent.Kind.EDITED,
+            by,
+            comment=", ".join(SECTION_TITLES[k] for k in changed),
+        )
+    if new_reviewers:
+        pm = set_reviewers(postmortem=pm, reviewers=reviewers, by=by)
+    return pm, changed
 
 
 @transaction.atomic
@@ -392,6 +545,7 @@ def regenerate_section(*, postmortem: Postmortem, key: str, by) -> Postmortem:
         return pm
     _reopen_if_published(pm, by)
     pm.sections = {**pm.sections, key: fresh}
+    pm.version += 1
     pm.save()
     _event(pm, PostmortemEvent.Kind.EDITED, by, comment=f"{SECTION_TITLES[key]} regenerated")
     return pm
@@ -406,9 +560,35 @@ def regenerate_draft(*, postmortem: Postmortem, by) -> tuple[Postmortem, list[st
     if any(pm.sections.get(k) != v for k, v in fresh.items()):
         _reopen_if_published(pm, by)
         pm.sections = {**pm.sections, **fresh}
+        pm.version += 1
         pm.save()
         _event(pm, PostmortemEvent.Kind.EDITED, by, comment="Generated sections refreshed")
     return pm, kept
+
+
+@transaction.atomic
+def save_and_regenerate(
+    *,
+    postmortem: Postmortem,
+    sections: Mapping[str, str],
+    expected_version: int,
+    by,
+    reviewers: Iterable | None = None,
+    key: str = "",
+) -> tuple[Postmortem, list[str]]:
+    """The editor's Regenerate buttons: save what the writer typed first (nothing is lost), then
+    regenerate one generated section (`key`) or every one the team has not edited. All or nothing.
+    Returns the postmortem and the generated sections kept because the team edited them."""
+    pm, _ = save_draft(
+        postmortem=postmortem,
+        sections=sections,
+        expected_version=expected_version,
+        by=by,
+        reviewers=reviewers,
+    )
+    if key:
+        return regenerate_section(postmortem=pm, key=key, by=by), []
+    return regenerate_draft(postmortem=pm, by=by)
 
 
 @transaction.atomic
@@ -422,7 +602,31 @@ def set_reviewers(*, postmortem: Postmortem, reviewers: Iterable, by) -> Postmor
 
 
 @transaction.atomic
-def submit_for_review(*, postmortem: Postmortem, by, override_reason: str = "") -> Postmortem:
+def submit_for_review(
+    *,
+    postmortem: Postmortem,
+    by,
+    override_reason: str = "",
+    sections: Mapping[str, str] | None = None,
+    expected_version: int | None = None,
+    reviewers: Iterable | None = None,
+) -> Postmortem:
+    """Send the draft to its named reviewers. From the editor, the same step saves the text
+    (`sections` at `expected_version`) and the reviewers chosen on the form: all or nothing."""
+    if sections is not None:
+        if expected_version is None:
+            raise ServiceError("Say which version of the draft you edited.")
+        postmortem, _ = save_draft(
+            postmortem=postmortem,
+            sections=sections,
+            expected_version=expected_version,
+            by=by,
+            reviewers=reviewers,
+        )
+    elif reviewers is not None:
+        reviewers = list(reviewers)
+        if not _same_people(postmortem, reviewers):
+            postmortem = set_reviewers(postmortem=postmortem, reviewers=reviewers, by=by)
     pm = _locked(postmortem)
     if pm.status != Postmortem.Status.DRAFT:
         raise ServiceError(ONLY_DRAFT_SUBMITS.format(status=pm.get_status_display().lower()))
@@ -452,6 +656,10 @@ def submit_for_review(*, postmortem: Postmortem, by, override_reason: str = "") 
     pm.submitted_by = by
     pm.save()
     _event(pm, PostmortemEvent.Kind.SUBMITTED, by)
+
+    from ..tasks.documents import notify_reviewers_task
+
+    notify_reviewers_task.delay_on_commit(pm.pk)
     return pm
 
 
@@ -610,6 +818,54 @@ def send_publication_email(*, version_id: int) -> int:
     return message.send()
 
 
+def reviewers_to_notify(pm: Postmortem) -> list:
+    """Named reviewers who can read the incident and have an address; not the one who submitted."""
+    return [
+        user
+        for user in pm.reviewers.filter(is_active=True).exclude(email="").order_by("pk")
+        if user.pk != pm.submitted_by_id
+        and Incident.objects.visible_to(user).filter(pk=pm.incident_id).exists()
+    ]
+
+
+def notify_reviewers(*, postmortem_id: int) -> int:
+    """Tell each named reviewer that a postmortem waits for their review: one mail each, with a
+    link to it, and a Slack message for public incidents when SLACK_WEBHOOK_URL is set. Returns
+    the number of mails sent. Nothing is sent once the postmortem has left review."""
+    pm = (
+        Postmortem.objects.select_related("incident", "submitted_by")
+        .filter(pk=postmortem_id)
+        .first()
+    )
+    if pm is None or pm.status != Postmortem.Status.IN_REVIEW or pm.incident.is_deleted:
+        return 0
+    incident = pm.incident
+    url = settings.SITE_URL + pm.editor_url() + "#review"
+    subject = f"Review requested: postmortem of #{incident.pk} {pm.title}"
+    sent = 0
+    for reviewer in reviewers_to_notify(pm):
+        context = {
+            "postmortem": pm,
+            "incident": incident,
+            "reviewer": _name(reviewer),
+            "by": _name(pm.submitted_by),
+            "url": url,
+            "approvals_needed": approvals_required(incident.severity),
+        }
+        sent += templated_email(
+            subject=subject,
+            template="postmortems/email/review_requested",
+            context=context,
+            to=[reviewer.email],
+        ).send()
+    if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
+        names = ", ".join(_name(u) for u in pm.reviewers.order_by("first_name", "username"))
+        slack.post_to_slack(
+            f"Postmortem waiting for review by {names}: <{url}|#{incident.pk} {pm.title}>"
+        )
+    return sent
+
+
 def post_to_slack(*, version_id: int) -> bool:
     """POST a short message to SLACK_WEBHOOK_URL; public incidents only."""
     version = (
@@ -626,9 +882,11 @@ def post_to_slack(*, version_id: int) -> bool:
 
 
 def connect() -> None:
-    """Register this feature's hooks: the home page's "latest published" panel."""
-    from ..selectors.documents import latest_published_panel
+    """Register this feature's hooks: the home page's "waiting for my review" and "latest
+    published" panels."""
+    from ..selectors.documents import latest_published_panel, waiting_for_review_panel
     from ..selectors.home import HOME_PANELS
 
-    if latest_published_panel not in HOME_PANELS:
-        HOME_PANELS.append(latest_published_panel)
+    for panel in (waiting_for_review_panel, latest_published_panel):
+        if panel not in HOME_PANELS:
+            HOME_PANELS.append(panel)

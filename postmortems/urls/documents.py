@@ -5,16 +5,13 @@ from ..views import documents as views
 urlpatterns = [
     path("incidents/<int:pk>/postmortem/", views.editor, name="postmortem-editor"),
     path("incidents/<int:pk>/postmortem/start/", views.start, name="postmortem-start"),
+    path("incidents/<int:pk>/postmortem/save/", views.save, name="postmortem-save"),
     path(
-        "incidents/<int:pk>/postmortem/sections/<slug:key>/",
-        views.edit_section,
-        name="postmortem-edit-section",
+        "incidents/<int:pk>/postmortem/submit/",
+        views.save,
+        {"action": "submit"},
+        name="postmortem-submit",
     ),
-    path(
-        "incidents/<int:pk>/postmortem/regenerate/", views.regenerate, name="postmortem-regenerate"
-    ),
-    path("incidents/<int:pk>/postmortem/reviewers/", views.reviewers, name="postmortem-reviewers"),
-    path("incidents/<int:pk>/postmortem/submit/", views.submit, name="postmortem-submit"),
     path("incidents/<int:pk>/postmortem/approve/", views.approve, name="postmortem-approve"),
     path(
         "incidents/<int:pk>/postmortem/request-changes/",

@@ -16,13 +16,14 @@ from django.views.decorators.http import require_POST
 from metrics_link.models import Service, Team
 
 from ..display import display_name
+from ..forms.documents import REFRESH, REGENERATE_PREFIX, SAVE, SUBMIT, DraftForm
 from ..models import Incident, WhyNode
 from ..models.documents import SECTION_TITLES, Postmortem
 from ..selectors import documents as sel
 from ..selectors.feeds import user_for_feed_token
 from ..selectors.incidents import get_incident_for
 from ..services import documents as svc
-from .utils import error_text
+from .utils import apply_service_errors, error_text
 
 
 def _editor_redirect(incident_pk: int, anchor: str = "") -> HttpResponse:
@@ -43,6 +44,43 @@ def _run(request: HttpRequest, fn, success: str, **kwargs):
     return result, True
 
 
+def _render_editor(
+    request: HttpRequest,
+    pm: Postmortem,
+    form: DraftForm | None = None,
+    *,
+    status: int = 200,
+    stale: svc.StaleDraft | None = None,
+) -> HttpResponse:
+    choices = sel.reviewer_choices(pm.incident)
+    if form is None:
+        form = DraftForm(postmortem=pm, reviewer_choices=choices)
+    ctx = sel.editor_context(pm, request.user)
+    conflicts = {c.key: c for c in stale.conflicts} if stale else {}
+    for section in ctx["sections"]:
+        field = form[section["key"]]
+        section["value"] = field.value() or ""
+        section["errors"] = field.errors
+        section["conflict"] = conflicts.get(section["key"])
+        section["unsaved"] = form.is_bound and section["value"].replace("\r\n", "\n").strip() != (
+            section["text"].strip()
+        )
+    chosen = form["reviewers"].value() or []
+    problems = [str(e) for errors in form.errors.values() for e in errors] if form.is_bound else []
+    ctx.update(
+        {
+            "nav": "postmortems",
+            "form": form,
+            "stale": stale,
+            "unsaved": form.is_bound,
+            "problems": problems,
+            "reviewer_choices": choices,
+            "reviewer_ids": {int(i) for i in chosen if str(i).isdigit()},
+        }
+    )
+    return render(request, "postmortems/documents/editor.html", ctx, status=status)
+
+
 def editor(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     pm = Postmortem.objects.filter(incident=incident).first()
@@ -53,15 +91,7 @@ def editor(request: HttpRequest, pk: int) -> HttpResponse:
             {"nav": "postmortems", "incident": incident},
         )
     pm.incident = incident
-    ctx = sel.editor_context(pm, request.user)
-    ctx.update(
-        {
-            "nav": "postmortems",
-            "reviewer_choices": sel.reviewer_choices(incident),
-            "reviewer_ids": {r["user"].pk for r in ctx["reviewers"]},
-        }
-    )
-    return render(request, "postmortems/documents/editor.html", ctx)
+    return _render_editor(request, pm)
 
 
 @require_POST
@@ -86,75 +116,67 @@ def _pm(request, pk) -> Postmortem:
     return pm
 
 
+def _saved_note(changed: list[str]) -> str:
+    if not changed:
+        return "Nothing changed in the text."
+    return "Saved: " + ", ".join(SECTION_TITLES[k] for k in changed) + "."
+
+
 @require_POST
-def edit_section(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
+    """The one editor form: save every section (and the reviewers on screen), then do what the
+    pressed button says: nothing more, submit for review, or regenerate. On a validation error or
+    a stale version the page is shown again with everything the person typed."""
     pm = _pm(request, pk)
-    if key not in SECTION_TITLES:
-        raise Http404("No such section.")
-    _run(
-        request,
-        svc.edit_section,
-        f"“{SECTION_TITLES[key]}” saved.",
-        postmortem=pm,
-        key=key,
-        text=request.POST.get("text", "")[:50_000],
-        by=request.user,
+    form = DraftForm(
+        request.POST, postmortem=pm, reviewer_choices=sel.reviewer_choices(pm.incident)
     )
-    return _editor_redirect(pm.incident_id, f"section-{key}")
-
-
-@require_POST
-def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    key = request.POST.get("key", "")
-    if key:
-        _run(
-            request,
-            svc.regenerate_section,
-            "Section regenerated from the incident's data.",
-            postmortem=pm,
-            key=key,
-            by=request.user,
+    action = action or request.POST.get("action", SAVE)
+    if not form.is_valid():
+        return _render_editor(request, pm, form, status=400)
+    draft = {
+        "postmortem": pm,
+        "sections": form.sections(),
+        "expected_version": form.cleaned_data["version"],
+        "reviewers": form.chosen_reviewers(),
+        "by": request.user,
+    }
+    anchor = ""
+    try:
+        if action == SUBMIT:
+            svc.submit_for_review(**draft, override_reason=form.cleaned_data["override_reason"])
+            note, anchor = "Submitted for review. The reviewers were told by mail.", "review"
+        elif action == REFRESH or action.startswith(REGENERATE_PREFIX):
+            key = action.removeprefix(REGENERATE_PREFIX) if action != REFRESH else ""
+            if key and key not in SECTION_TITLES:
+                raise Http404("No such section.")
+            _pm_saved, kept = svc.save_and_regenerate(**draft, key=key)
+            note = "Saved, and regenerated from the incident's data."
+            if kept:
+                note += (
+                    " Kept the team's text in: " + ", ".join(SECTION_TITLES[k] for k in kept) + "."
+                )
+            anchor = f"section-{key}" if key else ""
+        else:
+            _pm_saved, changed = svc.save_draft(**draft)
+            note = _saved_note(changed)
+    except svc.StaleDraft as exc:
+        data = request.POST.copy()
+        for key, text in exc.merged.items():
+            data[key] = text  # replaces (QueryDict.update would append)
+        data["version"] = str(exc.current_version)
+        fresh = Postmortem.objects.get(pk=pm.pk)
+        fresh.incident = pm.incident
+        merged = DraftForm(
+            data, postmortem=fresh, reviewer_choices=sel.reviewer_choices(pm.incident)
         )
-        return _editor_redirect(pm.incident_id, f"section-{key}")
-    result, ok = _run(request, svc.regenerate_draft, "", postmortem=pm, by=request.user)
-    if ok:
-        kept = result[1]
-        note = "Generated sections refreshed from the incident's data."
-        if kept:
-            note += " Kept the team's text in: " + ", ".join(SECTION_TITLES[k] for k in kept) + "."
-        messages.success(request, note)
-    return _editor_redirect(pm.incident_id)
-
-
-@require_POST
-def reviewers(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    ids = [i for i in request.POST.getlist("reviewers") if i.isdigit()][:20]
-    chosen = sel.reviewer_choices(pm.incident).filter(pk__in=ids)
-    _run(
-        request,
-        svc.set_reviewers,
-        "Reviewers saved.",
-        postmortem=pm,
-        reviewers=chosen,
-        by=request.user,
-    )
-    return _editor_redirect(pm.incident_id, "review")
-
-
-@require_POST
-def submit(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    _run(
-        request,
-        svc.submit_for_review,
-        "Submitted for review. Reviewers can now approve or request changes.",
-        postmortem=pm,
-        by=request.user,
-        override_reason=request.POST.get("override_reason", "")[:2000],
-    )
-    return _editor_redirect(pm.incident_id, "review")
+        merged.is_valid()
+        return _render_editor(request, fresh, merged, status=409, stale=exc)
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return _render_editor(request, pm, form, status=400)
+    messages.success(request, note)
+    return _editor_redirect(pm.incident_id, anchor)
 
 
 @require_POST

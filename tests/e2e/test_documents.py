@@ -35,11 +35,10 @@ def test_a_postmortem_is_drafted_reviewed_published_then_read_and_searched_by_a_
     page.get_by_label("Lessons (Markdown)").fill(
         "Give every service a **connection budget** so one feature cannot starve checkout."
     )
-    page.get_by_role("button", name="Save lessons").click()
-    expect(page.get_by_text("“Lessons” saved.")).to_be_visible()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Saved: Lessons.")).to_be_visible()
 
     page.get_by_label("Named reviewers").select_option(label="Olive Oncall")
-    page.get_by_role("button", name="Save reviewers").click()
     shot("documents-editor")
     page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_text("Submitted for review.")).to_be_visible()

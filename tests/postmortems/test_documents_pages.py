@@ -32,7 +32,7 @@ def test_the_editor_generates_edits_and_shows_blameless_findings_beside_the_text
     assert "Generate the draft" in client.get(url).content.decode()
     client.post(url + "start/")
     response = client.post(
-        url + "sections/went_poorly/", {"text": "Ned forgot to update the runbook."}
+        url + "save/", {"version": "1", "went_poorly": "Ned forgot to update the runbook."}
     )
     assert response.status_code == 302
     body = client.get(url).content.decode()
@@ -64,8 +64,10 @@ def test_workflow_through_the_pages_ends_on_the_read_page(client_for, incident, 
     client = client_for(user)
     base = f"/incidents/{incident.pk}/postmortem/"
     client.post(base + "start/")
-    client.post(base + "reviewers/", {"reviewers": [reviewer.pk, user.pk]})
-    client.post(base + "submit/")
+    client.post(
+        base + "submit/",
+        {"version": "1", "reviewers": [reviewer.pk, user.pk], "reviewers_shown": "on"},
+    )
     client.post(base + "approve/", {"comment": "Good."})
     response = client.post(base + "publish/")
     assert response.status_code == 302
@@ -123,7 +125,7 @@ def test_a_restricted_postmortem_is_404_for_everyone_else(client_for, secret, ot
     [
         "/incidents/{pk}/postmortem/submit/",
         "/incidents/{pk}/postmortem/approve/",
-        "/incidents/{pk}/postmortem/sections/lessons/",
+        "/incidents/{pk}/postmortem/save/",
         "/api/postmortems/{pk}/publish/",
     ],
 )

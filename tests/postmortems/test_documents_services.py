@@ -305,7 +305,8 @@ def test_publishing_a_public_postmortem_mails_all_staff_on_commit(
         version = publish_postmortem(
             incident, by=user, sections={"lessons": "Budgets."}, notify=True
         )
-    assert len(callbacks) == 1  # no Slack URL configured: only the email task
+    # The reviewers' mail (on submit), then only the email task: no Slack URL configured.
+    assert len(callbacks) == 2
     assert mail.outbox == []  # nothing is sent inside the transaction
     assert tasks.send_publication_email_task(version.pk) == 1
     assert len(mail.outbox) == 1
@@ -326,7 +327,7 @@ def test_a_restricted_postmortem_is_mailed_to_its_people_never_to_all_staff(
     incident = IncidentFactory(restricted=True, commander=user, responders=[responder])
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the reviewers' mail on submit, the publication mail
     tasks.send_publication_email_task(version.pk)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -358,7 +359,7 @@ def test_slack_is_posted_for_public_postmortems_when_configured(
     monkeypatch.setattr(slack.urllib.request, "urlopen", fake_urlopen)
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 2
+    assert len(callbacks) == 3  # the reviewers' request, the email and Slack
     assert tasks.post_to_slack_task(version.pk) is True
     assert len(sent) == 1
     assert sent[0][0] == "https://hooks.slack.example/T/B/x"
@@ -375,5 +376,5 @@ def test_slack_never_hears_of_a_restricted_postmortem(
     incident = IncidentFactory(restricted=True, commander=user)
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 1  # the email to its people only
+    assert len(callbacks) == 2  # the reviewers' request, the email to its people only
     assert svc.post_to_slack(version_id=version.pk) is False
