@@ -61,8 +61,11 @@ class Alert(models.Model):
 
     @property
     def explanation(self) -> str:
-        """One sentence for the alerts page, the admin and the delivery; "" when nothing to say."""
-        return "; ".join(part for part in (self.severity_note, self.outcome) if part)
+        """How its severity was read and why it opened no incident, for the alerts page, the admin
+        and its delivery; "" when there is nothing to say."""
+        note = self.severity_note
+        note = f"{note[:1].upper()}{note[1:]}." if note else ""
+        return " ".join(part for part in (note, self.outcome) if part)
 
 
 class MetricSeries(models.Model):

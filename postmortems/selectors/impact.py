@@ -106,7 +106,7 @@ def impact_sentence(impact: SeriesImpact) -> str:
         return f"No {label} data around this incident."
     if impact.in_window == 0 and impact.ongoing and impact.window:
         since = timezone.localtime(impact.window[0]).strftime("%H:%M")
-        return f"No {label} data since the incident started at {since} yet."
+        return f"No {label} data yet since the incident started at {since}."
     if impact.in_window == 0:
         return f"No {label} data during the incident."
     if impact.matched == 0:

@@ -88,7 +88,7 @@ def test_an_unknown_severity_is_stored_as_a_warning_with_the_reason_it_opened_no
         "Opened no incident: severity 'warning' is below the threshold 'critical' "
         "and no incident of search was open to join."
     )
-    assert alert.explanation.startswith("unknown severity 'P9' stored as warning; Opened no")
+    assert alert.explanation.startswith("Unknown severity 'P9' stored as warning. Opened no")
     assert Incident.objects.count() == 0
 
 
@@ -163,8 +163,8 @@ def test_a_delivery_of_an_unknown_severity_says_why_it_opened_nothing(
     page = admin.get(f"/admin/metrics_link/webhookdelivery/{delivery.pk}/change/")
     html = page.content.decode()
     assert (
-        "SlowQueries (search, warning, firing): unknown severity &#x27;P9&#x27; stored as" in html
+        "SlowQueries (search, warning, firing): Unknown severity &#x27;P9&#x27; stored as" in html
     )
     assert "is below the threshold &#x27;critical&#x27;" in html
     alerts_page = admin.get("/alerts/").content.decode()
-    assert "unknown severity &#x27;P9&#x27; stored as warning" in alerts_page
+    assert "Unknown severity &#x27;P9&#x27; stored as warning." in alerts_page

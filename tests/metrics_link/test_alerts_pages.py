@@ -155,7 +155,7 @@ def test_the_alerts_page_says_why_an_alert_opened_no_incident(client_for, user):
     react_to_alert(alert_id=alert.pk)
 
     html = client_for(user).get("/alerts/").content.decode()
-    assert "unknown severity &#x27;P9&#x27; stored as warning" in html
+    assert "Unknown severity &#x27;P9&#x27; stored as warning." in html
     assert (
         "Opened no incident: severity &#x27;warning&#x27; is below the threshold "
         "&#x27;critical&#x27; and no incident of search was open to join." in html

@@ -391,6 +391,7 @@ def test_a_firing_warning_of_the_same_alert_reopens_it(receive, settings):
     settings.ALERT_INCIDENT_THRESHOLD = "warning"
     receive(data(severity="warning", minutes_ago=30))
     resolve(receive, severity="warning", minutes_ago=30)
+    assert Incident.objects.get().status == "mitigated"
     settings.ALERT_INCIDENT_THRESHOLD = "critical"
 
     receive(data(key="again", severity="warning", minutes_ago=1))

@@ -176,7 +176,7 @@ def test_a_new_incident_says_what_its_chart_shows_and_marks_the_incident_up_to_n
 
     (row,) = ctx["rows"]
     local = timezone.localtime(started).strftime("%H:%M")
-    assert row["sentence"] == f"No registrations data since the incident started at {local} yet."
+    assert row["sentence"] == f"No registrations data yet since the incident started at {local}."
     root = ET.fromstring(str(row["chart"]))  # noqa: S314 (our own output)
     labels = [t.text for t in root.iter(f"{SVG}text")]
     assert "This week" in labels
