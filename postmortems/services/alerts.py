@@ -70,16 +70,21 @@ def _severity_words(alert: Alert) -> str:
     return f"'{sent}' ({alert.severity})"
 
 
+def below_threshold_reason(alert: Alert) -> str:
+    """'Opened no incident: severity 'warning' is below the threshold 'critical' and ...'."""
+    below = BELOW_THRESHOLD.format(
+        severity=_severity_words(alert), threshold=settings.ALERT_INCIDENT_THRESHOLD
+    )
+    return f"Opened no incident: {below} and {NOTHING_TO_JOIN.format(service=alert.service.slug)}."
+
+
 def why_nothing_opened(alert: Alert) -> str:
     """The sentence an alert keeps when it opens no incident; "" when it should open one."""
-    nothing = NOTHING_TO_JOIN.format(service=alert.service.slug)
     if alert.status != Alert.Status.FIRING:
+        nothing = NOTHING_TO_JOIN.format(service=alert.service.slug)
         return f"Opened no incident: {ARRIVED_RESOLVED} and {nothing}."
     if not is_at_threshold(alert.severity):
-        below = BELOW_THRESHOLD.format(
-            severity=_severity_words(alert), threshold=settings.ALERT_INCIDENT_THRESHOLD
-        )
-        return f"Opened no incident: {below} and {nothing}."
+        return below_threshold_reason(alert)
     return ""
 
 
