@@ -240,7 +240,9 @@ def react_to_alert(*, alert_id: int) -> Incident | None:
 
     reason = why_nothing_opened(alert)
     if reason:
-        set_alert_outcome(alert_id=alert.pk, outcome=reason)
+        # A stored warning that now resolves keeps the reason it gave when it fired.
+        if not (alert.status == Alert.Status.RESOLVED and alert.outcome):
+            set_alert_outcome(alert_id=alert.pk, outcome=reason)
         return None  # noise: stored on the service, not an incident
 
     now = timezone.now()

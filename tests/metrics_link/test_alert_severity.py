@@ -168,3 +168,25 @@ def test_a_delivery_of_an_unknown_severity_says_why_it_opened_nothing(
     assert "is below the threshold &#x27;critical&#x27;" in html
     alerts_page = admin.get("/alerts/").content.decode()
     assert "Unknown severity &#x27;P9&#x27; stored as warning." in alerts_page
+
+
+def test_a_stored_warning_that_resolves_keeps_the_reason_it_gave_when_it_fired(
+    django_capture_on_commit_callbacks,
+):
+    capture = django_capture_on_commit_callbacks
+    fired = receive(capture, alert_data(severity="warning"))
+    resolved = alert_data(severity="warning", status="resolved")
+    receive(capture, AlertData(**{**resolved.__dict__, "starts_at": fired.starts_at}))
+
+    fired.refresh_from_db()
+    assert fired.status == "resolved"
+    assert "is below the threshold 'critical'" in fired.outcome
+
+
+def test_an_alert_first_seen_resolved_says_so(django_capture_on_commit_callbacks):
+    alert = receive(
+        django_capture_on_commit_callbacks, alert_data(severity="critical", status="resolved")
+    )
+    assert alert.outcome == (
+        "Opened no incident: it arrived already resolved and no incident of search was open to join."
+    )
