@@ -166,6 +166,8 @@ def test_a_delivery_of_an_unknown_severity_says_why_it_opened_nothing(
         "SlowQueries (search, warning, firing): Unknown severity &#x27;P9&#x27; stored as" in html
     )
     assert "is below the threshold &#x27;critical&#x27;" in html
+    alert_admin = admin.get("/admin/metrics_link/alert/").content.decode()
+    assert "Unknown severity &#x27;P9&#x27; stored as warning." in alert_admin
     alerts_page = admin.get("/alerts/").content.decode()
     assert "Unknown severity &#x27;P9&#x27; stored as warning." in alerts_page
 
