@@ -69,6 +69,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "attempts",
         "error",
         "status",
+        "alerts_outcome",
     ]
     exclude = ["body"]
     actions = ["reprocess"]
@@ -76,6 +77,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Body")
     def body_text(self, obj: WebhookDelivery) -> str:
         return bytes(obj.body).decode("utf-8", "replace")[:20000]
+
+    @admin.display(description="Alerts")
+    def alerts_outcome(self, obj: WebhookDelivery) -> str:
+        """Each alert of the delivery and, when it opened no incident, why: "Processed" alone
+        does not say that a `severity: P9` alert was stored as a warning and paged nobody."""
+        lines = [
+            f"{alert.name} ({alert.service.slug}, {alert.severity}, {alert.status})"
+            + (f": {alert.explanation}" if alert.explanation else "")
+            for alert in Alert.objects.filter(delivery=obj).select_related("service").order_by("pk")
+        ]
+        return "\n".join(lines) or "-"
 
     @admin.action(description="Reprocess the selected deliveries")
     def reprocess(self, request, queryset):
@@ -90,7 +102,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["name", "service", "source", "severity", "status", "starts_at"]
+    list_display = ["name", "service", "source", "severity", "status", "starts_at", "explanation"]
     list_filter = ["source", "severity", "status"]
     search_fields = ["name", "service__slug", "dedupe_key"]
 

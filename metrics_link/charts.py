@@ -398,6 +398,7 @@ def line_chart(
     width: int = 640,
     height: int = 200,
     tz: tzinfo | None = None,
+    x_range: tuple[datetime, datetime] | None = None,
 ) -> SafeString:
     """Render ``series`` (and an optional ``comparison``) as an SVG line chart.
 
@@ -405,7 +406,8 @@ def line_chart(
       by the caller) is always drawn dashed; it is grey unless given a colour other than the
       default blue.
     * ``window`` (e.g. the incident) is a shaded band labelled ``window_label``, clipped to the
-      data's time span. The x axis spans the points of both series.
+      data's time span. The x axis spans the points of both series, widened to ``x_range``
+      when given (e.g. an incident still open: its window runs to now, past the last point).
     * x ticks: 3-6 round local times in ``tz`` (default: the data's own zone; naive datetimes
       are read as UTC). Spans under 2 days tick every few minutes or hours, labelled ``HH:MM``;
       longer spans tick on midnights (when that gives 3 ticks), labelled ``Mon 12`` up to 14 days
@@ -426,6 +428,9 @@ def line_chart(
 
     start = min(main[0][0], other[0][0] if other else main[0][0])
     end = max(main[-1][0], other[-1][0] if other else main[-1][0])
+    if x_range is not None:
+        lo, hi = sorted(_aware(moment).timestamp() for moment in x_range)
+        start, end = min(start, lo), max(end, hi)
     values = [value for _, value in main] + [value for _, value in other]
     low, high = min(values), max(values)
     if low >= 0 and low <= high - low:

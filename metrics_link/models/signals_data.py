@@ -38,6 +38,12 @@ class Alert(models.Model):
         "metrics_link.WebhookDelivery", null=True, blank=True, on_delete=models.SET_NULL
     )
     received_at = models.DateTimeField(auto_now_add=True)
+    # How the sent severity was read, when it was not a known one ("unknown severity 'P9' stored
+    # as warning"); set when the alert is stored.
+    severity_note = models.CharField(max_length=200, blank=True)
+    # Why the alert opened no incident ("severity 'warning' is below the threshold 'critical'"),
+    # written by the learning layer when it decides; empty when it opened or joined one.
+    outcome = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-starts_at"]
@@ -45,6 +51,21 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.severity}, {self.status})"
+
+    @property
+    def sent_severity(self) -> str:
+        """The severity as the source sent it (Alertmanager's label; PagerDuty's mapped urgency)."""
+        if self.source == self.Source.ALERTMANAGER:
+            return str(self.labels.get("severity", "")).strip()
+        return self.severity
+
+    @property
+    def explanation(self) -> str:
+        """How its severity was read and why it opened no incident, for the alerts page, the admin
+        and its delivery; "" when there is nothing to say."""
+        note = self.severity_note
+        note = f"{note[:1].upper()}{note[1:]}." if note else ""
+        return " ".join(part for part in (note, self.outcome) if part)
 
 
 class MetricSeries(models.Model):

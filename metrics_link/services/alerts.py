@@ -11,6 +11,10 @@ notification of the same occurrence is looked up by `group_key`:
 
 `alert_received(alert_id, created)` is sent on commit for each row created or changed, never for
 a repeat, so the learning layer reacts once per change.
+
+Severities: the source's word (`critical`, `P1`, `high`...) is read through `ALERT_SEVERITY_MAP`
+into critical, warning or info; an unknown word, or none, is stored as a warning and the alert
+keeps a `severity_note` saying so, shown on the alerts page, in the admin and on its delivery.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,6 +45,27 @@ def alert_group_key(data: AlertData, fingerprint: str = "") -> str:
         return f"pagerduty|{data.labels.get('incident_id', '')}"
     identity = fingerprint or alertmanager.labels_hash(data.labels)
     return "alertmanager|" + sha256_hex(f"{identity}|{data.starts_at.isoformat()}")
+
+
+UNKNOWN_SEVERITY = "unknown severity '{sent}' stored as {level}"
+NO_SEVERITY = "no severity label: stored as {level}"
+DEFAULT_LEVEL = Alert.Severity.WARNING
+
+
+def read_severity(sent: str) -> tuple[str, str]:
+    """(level, note): the sent severity through ALERT_SEVERITY_MAP; note is "" when it was known."""
+    sent = (sent or "").strip()
+    level = settings.ALERT_SEVERITY_MAP.get(sent.lower())
+    if level in Alert.Severity.values:
+        return level, ""
+    if not sent:
+        return DEFAULT_LEVEL, NO_SEVERITY.format(level=DEFAULT_LEVEL)
+    return DEFAULT_LEVEL, UNKNOWN_SEVERITY.format(sent=sent[:60], level=DEFAULT_LEVEL)
+
+
+def set_alert_outcome(*, alert_id: int, outcome: str) -> None:
+    """Record why an alert opened no incident ("" once it opened or joined one)."""
+    Alert.objects.filter(pk=alert_id).exclude(outcome=outcome[:300]).update(outcome=outcome[:300])
 
 
 def _send_on_commit(alert_id: int, created: bool) -> None:
@@ -77,6 +103,7 @@ def record_alert(
             return stored, "resolved"
         return stored, "unchanged"  # firing again for a stored occurrence, or a late firing
     service = get_or_create_service(slug=data.service, name=data.service)
+    severity, severity_note = read_severity(data.severity)
     try:
         # Two deliveries carrying the same alert race to this insert; the unique dedupe key lets
         # exactly one win and the other returns the winner's row.
@@ -85,7 +112,8 @@ def record_alert(
                 source=data.source,
                 service=service,
                 name=data.name[:300],
-                severity=data.severity,
+                severity=severity,
+                severity_note=severity_note,
                 status=data.status,
                 labels=dict(data.labels),
                 summary=data.summary,

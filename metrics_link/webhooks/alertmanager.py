@@ -41,17 +41,6 @@ ZERO_TIME_PREFIX = "0001-01-01"  # Go's zero time.Time, sent as endsAt while an 
 
 _STATUSES = frozenset({"firing", "resolved"})
 _SERVICE_LABELS = ("service", "job", "app")
-# Lower-cased severity label -> AlertData.severity; anything else (or no label) is "warning".
-_SEVERITIES = {
-    "critical": "critical",
-    "page": "critical",
-    "error": "critical",
-    "warning": "warning",
-    "warn": "warning",
-    "info": "info",
-    "informational": "info",
-    "none": "info",
-}
 
 
 def verify(authorization_header: str | None, token: str) -> bool:
@@ -121,7 +110,8 @@ def _alert(raw: Any, field: str) -> AlertData:
         dedupe_key=sha256_hex(f"{identity}|{starts_at.isoformat()}|{status}"),
         service=next((labels[k] for k in _SERVICE_LABELS if labels.get(k, "").strip()), "unknown"),
         name=name,
-        severity=_SEVERITIES.get(labels.get("severity", "").strip().lower(), "warning"),
+        # As sent: the store maps it with ALERT_SEVERITY_MAP and says when it did not know it.
+        severity=labels.get("severity", "").strip(),
         status=status,
         labels=labels,
         summary=_summary(annotations) or name,

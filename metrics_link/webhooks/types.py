@@ -82,7 +82,7 @@ class AlertData:
     dedupe_key: str  # sha256 hex; see each provider module for its recipe
     service: str  # raw service name (caller slugifies)
     name: str
-    severity: str  # "critical" | "warning" | "info" (lower-case)
+    severity: str  # PagerDuty: "critical" | "warning"; Alertmanager: its `severity` label as sent
     status: str  # "firing" | "resolved"
     labels: dict[str, str]
     summary: str

@@ -163,6 +163,39 @@ WEBHOOK_MAX_BYTES = 25 * 1024 * 1024
 PRODUCTION_ENVIRONMENTS = env.list("PRODUCTION_ENVIRONMENTS", default=["production", "prod"])
 ALERT_INCIDENT_THRESHOLD = env.str("ALERT_INCIDENT_THRESHOLD", default="critical")
 ALERT_SEVERITY_TO_INCIDENT = {"critical": "sev2", "warning": "sev3", "info": "sev4"}
+# An alert's severity as sent (Alertmanager's `severity` label, lower-cased) -> critical|warning|info.
+# Anything else, or no label, is stored as a warning and the alert says why. The env variable adds
+# to or overrides these defaults: ALERT_SEVERITY_MAP="p2=warning,sev0=critical".
+ALERT_SEVERITY_LEVELS = ("critical", "warning", "info")
+_CRITICAL_WORDS = "critical crit page error err fatal emergency emerg alert disaster high major"
+_WARNING_WORDS = "warning warn medium moderate average minor"
+_INFO_WORDS = "info informational information notice low debug none"
+ALERT_SEVERITY_MAP = {
+    **dict.fromkeys(f"{_CRITICAL_WORDS} p1 p2 sev1 sev2".split(), "critical"),
+    **dict.fromkeys(f"{_WARNING_WORDS} p3 sev3".split(), "warning"),
+    **dict.fromkeys(f"{_INFO_WORDS} p4 p5 sev4".split(), "info"),
+}
+
+
+def with_severity_pairs(defaults: dict[str, str], pairs: list[str]) -> dict[str, str]:
+    """`defaults` plus `label=level` pairs (labels lower-cased); a bad pair refuses to start."""
+    mapping = dict(defaults)
+    for pair in pairs:
+        label, _, level = pair.partition("=")
+        if level.strip().lower() not in ALERT_SEVERITY_LEVELS or not label.strip():
+            raise ImproperlyConfigured(
+                f"ALERT_SEVERITY_MAP: {pair!r} must be label=critical|warning|info."
+            )
+        mapping[label.strip().lower()] = level.strip().lower()
+    return mapping
+
+
+ALERT_SEVERITY_MAP = with_severity_pairs(
+    ALERT_SEVERITY_MAP, env.list("ALERT_SEVERITY_MAP", default=[])
+)
+# A signal of a service joins its incident that is investigating, or mitigated less than this ago
+# (a flapping alert reopens it); later, it opens a new incident.
+ALERT_REJOIN_MINUTES = env.int("ALERT_REJOIN_MINUTES", default=30)
 WHY_DEPTH_REQUIRED = {"sev1": 5, "sev2": 5, "sev3": 3, "sev4": 0}
 # Proportional investment (why chain): engineer-hours expected per level (index 0 = level 1) by
 # severity. Deeper causes deserve more: they are where recurrence is prevented.

@@ -5,9 +5,8 @@
   months with daily and weekly seasonality, a slow trend and noise; a visible dip during the
   login outage and a connection spike on db-master.
 - Alerts: the login outage "opened by an alert" (LoginErrorRate on accounts, critical, resolved
-  at mitigation; PostgresTooManyConnections on db-master), alerts for recent incidents, a few
-  warnings that opened nothing, and one alert-opened incident whose alerts all resolved (its page
-  suggests moving it to mitigated).
+  at mitigation; PostgresTooManyConnections on db-master), alerts for recent incidents (still
+  firing for those under investigation), and warnings that opened nothing, each saying why.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from metrics_link.demo.story import (
 from metrics_link.models import Alert, MetricPoint, MetricSeries, Service
 
 from ..models import Incident, IncidentAlert, TimelineEntry
+from ..services.alerts import below_threshold_reason
 
 STEP = timedelta(minutes=5)
 DAYS = 395
@@ -226,7 +226,6 @@ def _alerts(ctx) -> int:
         .prefetch_related("services")
         .order_by("-started_at")[:14]
     )
-    suggest_done = False
     for incident in recent:
         service = next(iter(incident.services.all()), None)
         if service is None:
@@ -234,10 +233,9 @@ def _alerts(ctx) -> int:
         name = ALERT_NAMES.get(service.slug, "ErrorRateHigh")
         ends = incident.mitigated_at
         opened = incident.status == Incident.Status.INVESTIGATING or rng.random() < 0.6
-        if incident.status == Incident.Status.INVESTIGATING and not suggest_done:
-            # An alert-opened incident whose alert has resolved: the page suggests "mitigated".
-            ends = min(ctx.now, incident.started_at + timedelta(minutes=35))
-            suggest_done = True
+        if incident.status == Incident.Status.INVESTIGATING:
+            # Its alert still fires: once every alert resolves, an incident becomes mitigated.
+            ends = None
         created.append(
             (
                 _alert(
@@ -274,6 +272,9 @@ def _alerts(ctx) -> int:
                 False,
             )
         )
+    for alert, incident, _opened in created:
+        if incident is None:  # what /alerts/ says about an alert that opened nothing
+            alert.outcome = below_threshold_reason(alert)
     Alert.objects.bulk_create([alert for alert, _i, _o in created])
     # bulk_create sets pks on PostgreSQL and SQLite ≥ 3.35; re-read them to be safe elsewhere.
     by_key = dict(

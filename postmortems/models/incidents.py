@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -36,6 +36,27 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
 
     def open(self) -> IncidentQuerySet:
         return self.filter(status__in=Incident.OPEN_STATUSES)
+
+    def joinable_for(self, service, at: datetime) -> IncidentQuerySet:
+        """THE rule for which incident a new signal of `service` at `at` joins (ARCHITECTURE,
+        "Noise is not an incident"): one of its service that is investigating, or mitigated less
+        than ALERT_REJOIN_MINUTES before `at`. Best candidate first: investigating before mitigated,
+        then the latest started. Used by alerts; deploy verdicts will use it too.
+        """
+        since = at - timedelta(minutes=settings.ALERT_REJOIN_MINUTES)
+        return (
+            self.alive()
+            .filter(services=service)
+            .filter(
+                Q(status=Incident.Status.INVESTIGATING)
+                | Q(status=Incident.Status.MITIGATED, mitigated_at__gte=since)
+            )
+            .order_by(
+                Case(When(status=Incident.Status.INVESTIGATING, then=0), default=1),
+                "-started_at",
+                "-pk",
+            )
+        )
 
     def visible_to(self, user) -> IncidentQuerySet:
         """THE visibility rule (ARCHITECTURE, "Rules every surface shares"); nothing else decides.

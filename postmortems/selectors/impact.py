@@ -36,6 +36,15 @@ class SeriesImpact:
     difference: float = 0.0  # this window minus the same window a week earlier
     baseline: float = 0.0  # last week's total (sum) or mean over the matched points
     matched: int = 0  # points present in both weeks inside the window
+    in_window: int = 0  # this week's points inside the window
+    window: tuple[datetime, datetime] | None = None
+    ongoing: bool = False  # the incident is not mitigated yet: its window runs to now
+    chart_range: tuple[datetime, datetime] | None = None  # what the chart's x axis spans
+
+    @property
+    def has_data(self) -> bool:
+        """Any point of this week around the incident: without one there is nothing to draw."""
+        return bool(self.current)
 
     @property
     def is_sum(self) -> bool:
@@ -94,8 +103,15 @@ def impact_sentence(impact: SeriesImpact) -> str:
     """'≈ 1,240 fewer logins than the week before', '≈ $3,100 less revenue than the week before'."""
     series = impact.series
     label = (series.label or series.name.replace("-", " ")).lower()
+    if not impact.current:
+        return f"No {label} data around this incident."
+    if impact.in_window == 0 and impact.ongoing and impact.window:
+        since = timezone.localtime(impact.window[0]).strftime("%H:%M")
+        return f"No {label} data yet since the incident started at {since}."
+    if impact.in_window == 0:
+        return f"No {label} data during the incident."
     if impact.matched == 0:
-        return f"No {label} data to compare with the week before."
+        return f"No {label} data from a week earlier to compare with."
     if impact.is_noise:
         return f"{label.capitalize()} about the same as the week before."
     down = impact.difference < 0
@@ -119,7 +135,15 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
     series_list = list(business_series_for(incident))
     if not series_list:
         return (start, end), []
-    impacts = {s.pk: SeriesImpact(series=s) for s in series_list}
+    impacts = {
+        s.pk: SeriesImpact(
+            series=s,
+            window=(start, end),
+            chart_range=(low, high),
+            ongoing=not (incident.mitigated_at or incident.resolved_at),
+        )
+        for s in series_list
+    }
     rows = (
         MetricPoint.objects.filter(series_id__in=list(impacts))
         .filter(Q(ts__gte=low, ts__lte=high) | Q(ts__gte=low - WEEK, ts__lte=high - WEEK))
@@ -133,6 +157,7 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
         else:
             impact.previous.append((ts + WEEK, value))
     for impact in impacts.values():
+        impact.in_window = sum(start <= ts <= end for ts, _ in impact.current)
         before = {ts: value for ts, value in impact.previous if start <= ts < end}
         pairs = [(value, before[ts]) for ts, value in impact.current if ts in before]
         impact.matched = len(pairs)
@@ -156,12 +181,19 @@ def impact_lines(incident) -> list[str]:
 
 
 def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
+    """This week's line around the incident (before, during, after: hence "This week", not
+    "During the incident"), last week's dashed, and the incident as a band. The x axis spans the
+    whole chart range, so an incident still open shows its band up to now even when the last
+    point came earlier. None when there is nothing to draw: the sentence says so instead."""
+    if not impact.has_data:
+        return None
     series = impact.series
     return line_chart(
-        Series(label="During the incident", points=impact.current),
+        Series(label="This week", points=impact.current),
         comparison=Series(label="Same time a week earlier", points=impact.previous),
         window=window,
         window_label="incident",
+        x_range=impact.chart_range,
         title=f"{series.label or series.name}"
         + (f" · {series.service.slug}" if series.service else ""),
         unit=series.unit,
@@ -184,7 +216,7 @@ def impact_section(incident, user) -> dict | None:
     alerts = [link.alert for link in links]
     if not impacts and not alerts:
         return None
-    all_resolved = bool(alerts) and all(a.status == Alert.Status.RESOLVED for a in alerts)
+    without_data = [i for i in impacts if not i.has_data]
     return {
         "incident": incident,
         "window": window,
@@ -197,12 +229,10 @@ def impact_section(incident, user) -> dict | None:
                 "chart": impact_chart(impact, window),
             }
             for impact in impacts
+            if impact.has_data
         ],
+        # Series with no point at all around the incident: one sentence, no empty charts.
+        "no_data": [i.series.label or i.series.name.replace("-", " ") for i in without_data],
         "alerts": alerts,
         "firing": sum(a.status == Alert.Status.FIRING for a in alerts),
-        "suggest_mitigated": (
-            all_resolved
-            and incident.origin == incident.Origin.ALERT
-            and incident.status == incident.Status.INVESTIGATING
-        ),
     }

@@ -86,3 +86,40 @@ def test_a_critical_alert_opens_an_incident_showing_the_alert_and_the_dip(
     page.goto(f"{live_server.url}/alerts/?service=accounts")
     assert page.get_by_role("link", name=f"#{incident.pk} LoginErrorRate on accounts").is_visible()
     shot("alerts-list")
+
+
+def test_a_just_opened_incident_says_what_its_impact_chart_shows(signed_in, live_server, shot):
+    """Issue 16 item 8: no "No data" above a chart of data, no "During the incident" label on the
+    lead-up, and the incident band running up to now while the incident is open."""
+    page = signed_in
+    now = timezone.now().replace(second=0, microsecond=0)
+    signup = ServiceFactory(slug="signup", name="Sign-up")
+    registrations = MetricSeriesFactory(
+        name="registrations", label="Registrations", unit="", service=signup
+    )
+    MetricSeriesFactory(name="newsletter", label="Newsletter sign-ups", service=signup)  # no data
+    rows, moment = [], now - timedelta(minutes=60)
+    while moment <= now - timedelta(minutes=7):
+        for shift in (timedelta(0), timedelta(days=7)):
+            rows.append(MetricPoint(series=registrations, ts=moment - shift, value=40))
+        moment += timedelta(minutes=5)
+    MetricPoint.objects.bulk_create(rows)
+    from tests.factories import IncidentFactory
+
+    incident = IncidentFactory(
+        title="Sign-up form errors", services=[signup], started_at=now - timedelta(minutes=5)
+    )
+
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    impact = page.locator("#impact")
+    assert impact.get_by_text(
+        "No registrations data yet since the incident started at"
+    ).is_visible()
+    assert impact.get_by_text("No newsletter sign-ups data around this incident").is_visible()
+    assert impact.locator("svg").count() == 1
+    chart = impact.locator("svg")
+    assert chart.get_by_text("This week", exact=True).count() == 1  # the legend
+    assert chart.get_by_text("During the incident").count() == 0
+    assert chart.locator('rect[data-role="window"]').count() == 1
+    impact.scroll_into_view_if_needed()
+    shot("alerts-impact-new-incident")

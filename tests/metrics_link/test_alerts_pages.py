@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from metrics_link.models import Alert
 from postmortems.models import IncidentAlert
+from postmortems.services.alerts import react_to_alert
 from tests.factories import AlertFactory, IncidentFactory, ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,24 +129,37 @@ def test_a_service_page_lists_its_recent_alerts(client_for, user):
     assert "/alerts/?service=checkout" in html
 
 
-def test_an_alert_opened_incident_page_offers_mitigated_when_its_alerts_resolved(client_for):
+def test_the_incident_page_no_longer_asks_to_mark_mitigated_the_alerts_did_it(client_for):
     commander = UserFactory()
     service = ServiceFactory()
     incident = IncidentFactory(services=[service], commander=commander, origin="alert")
-    alert = AlertFactory(service=service, status="resolved", ends_at=timezone.now())
+    alert = AlertFactory(service=service, status="firing")
     IncidentAlert.objects.create(incident=incident, alert=alert, opened=True)
-    client = client_for(commander)
+    Alert.objects.filter(pk=alert.pk).update(status="resolved", ends_at=timezone.now())
+    react_to_alert(alert_id=alert.pk)
 
-    html = client.get(incident.get_absolute_url()).content.decode()
-    assert "Mark mitigated" in html
+    html = client_for(commander).get(incident.get_absolute_url()).content.decode()
+    assert "Mark mitigated" not in html
+    assert "All 1 alert of this incident resolved." in html
     assert alert.name in html
-    response = client.post(
-        f"/incidents/{incident.pk}/status/", {"to": "mitigated", "note": "All alerts resolved."}
+
+
+def test_the_alerts_page_says_why_an_alert_opened_no_incident(client_for, user):
+    service = ServiceFactory(slug="search")
+    alert = AlertFactory(
+        service=service, severity="warning", labels={"alertname": "Slow", "severity": "P9"}
     )
-    assert response.status_code == 302
-    incident.refresh_from_db()
-    assert incident.status == "mitigated"
-    assert "Mark mitigated" not in client.get(incident.get_absolute_url()).content.decode()
+    Alert.objects.filter(pk=alert.pk).update(
+        severity_note="unknown severity 'P9' stored as warning"
+    )
+    react_to_alert(alert_id=alert.pk)
+
+    html = client_for(user).get("/alerts/").content.decode()
+    assert "Unknown severity &#x27;P9&#x27; stored as warning." in html
+    assert (
+        "Opened no incident: severity &#x27;warning&#x27; is below the threshold "
+        "&#x27;critical&#x27; and no incident of search was open to join." in html
+    )
 
 
 def test_the_admin_lists_incident_alert_links(client_for):

@@ -270,3 +270,70 @@ class TestPagerDutySignatures:
         both_wrong = f"{pagerduty.sign(body, 'a')},{pagerduty.sign(body, 'b')}"
         assert post_pagerduty(client, payload, signature=both_wrong).status_code == 403
         assert WebhookDelivery.objects.count() == 2
+
+
+def am_payload(status: str, starts_at, ends_at=None) -> dict:
+    """One Alertmanager notification of the same alert (same fingerprint), at real times."""
+
+    def z(moment) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    return {
+        "version": "4",
+        "status": status,
+        "receiver": "postmortems",
+        "groupKey": '{}:{alertname="PaymentsDown"}',
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": "PaymentsDown", "service": "payments", "severity": "page"},
+                "annotations": {"summary": "Payments failing"},
+                "startsAt": z(starts_at),
+                "endsAt": z(ends_at) if ends_at else "0001-01-01T00:00:00Z",
+                "fingerprint": "5ca1ab1e",
+            }
+        ],
+    }
+
+
+def test_an_alert_that_resolves_and_fires_again_mitigates_then_reopens_the_same_incident(
+    client, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    capture = django_capture_on_commit_callbacks
+    now = timezone.now().replace(microsecond=0)
+    first = now - timedelta(minutes=40)
+    deliver(client, post_alertmanager, capture, am_payload("firing", first))
+    incident = Incident.objects.get()
+    assert incident.status == "investigating"
+
+    deliver(
+        client,
+        post_alertmanager,
+        capture,
+        am_payload("resolved", first, ends_at=now - timedelta(minutes=15)),
+    )
+    incident.refresh_from_db()
+    assert incident.status == "mitigated"
+    assert incident.mitigated_at == now - timedelta(minutes=15)
+    assert incident.mitigated_at_source == Provenance.ALERT
+    assert incident.resolved_at is None
+
+    # Alertmanager sends the re-firing as a new occurrence (new startsAt), 10 minutes later.
+    deliver(client, post_alertmanager, capture, am_payload("firing", now - timedelta(minutes=5)))
+    assert Incident.objects.count() == 1
+    incident.refresh_from_db()
+    assert incident.status == "investigating"
+    assert incident.alert_links.count() == 2
+    statuses = list(
+        incident.timeline.filter(kind="status")
+        .exclude(body__startswith="Incident filed")
+        .order_by("at", "pk")
+        .values_list("body", flat=True)
+    )
+    assert len(statuses) == 2
+    assert statuses[-2].startswith("Mitigated. All 1 alert of this incident resolved.")
+    assert statuses[-1].startswith("Investigating. Alert **PaymentsDown** fired again 10 min")

@@ -197,6 +197,24 @@ def test_window_is_clipped_to_the_data_span():
     assert float(rect.get("x")) + float(rect.get("width")) == pytest.approx(right, abs=0.2)
 
 
+def test_an_x_range_wider_than_the_data_keeps_the_whole_window_band():
+    """An incident still open: data stop at 10:00, the band runs to 12:00 (now), the axis too."""
+    hourly = series([1.0] * 5, step=timedelta(hours=1))  # 06:00 … 10:00
+    window = (T0 + timedelta(hours=3), T0 + timedelta(hours=6))
+
+    root = parse(
+        line_chart(hourly, window=window, x_range=(T0, T0 + timedelta(hours=6)), title="t")
+    )
+
+    left, right, _, _ = plot_box(root)
+    (rect,) = [el for el in root.iter(f"{SVG}rect") if el.get("data-role") == "window"]
+    x, width = float(rect.get("x")), float(rect.get("width"))
+    assert x == pytest.approx(left + 0.5 * (right - left), abs=0.2)
+    assert x + width == pytest.approx(right, abs=0.2)
+    last_x = max(px for px, _ in vertices(polyline(root)))
+    assert last_x == pytest.approx(left + 4 / 6 * (right - left), abs=0.2)  # the line stops early
+
+
 def test_downsampling_bounds_the_vertices_by_twice_the_plot_width():
     five_minute_points_over_three_weeks = [50 + 10 * math.sin(i / 30) for i in range(12 * 24 * 21)]
 

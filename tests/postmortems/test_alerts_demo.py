@@ -36,6 +36,13 @@ def test_the_login_outage_is_opened_by_an_alert_and_shows_its_dip(monkeypatch):
     assert any("fewer logins" in line for line in lines)
     assert any("less revenue" in line for line in lines)
 
+    noise = Alert.objects.filter(incident_links__isnull=True)
+    assert noise.exists()
+    assert all("is below the threshold 'critical'" in a.outcome for a in noise)
+    # Every incident under investigation still has a firing alert (all resolved → mitigated).
+    for incident in Incident.objects.filter(status="investigating", alert_links__isnull=False):
+        assert incident.alert_links.filter(alert__status="firing").exists()
+
     counts = (Alert.objects.count(), MetricPoint.objects.count(), login.timeline.count())
     alerts.run(ctx, notes.append)
     assert notes[-1] == "already seeded"

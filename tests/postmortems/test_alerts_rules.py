@@ -12,9 +12,8 @@ from metrics_link.services.alerts import record_alert
 from metrics_link.webhooks.types import AlertData
 from postmortems.models import Incident, IncidentAlert, TimelineEntry
 from postmortems.models.incidents import Provenance
-from postmortems.selectors.impact import impact_section
-from postmortems.services.alerts import all_alerts_resolved, react_to_alert
-from postmortems.services.incidents import change_status, open_incident
+from postmortems.services.alerts import react_to_alert
+from postmortems.services.incidents import open_incident
 from tests.factories import AlertFactory, IncidentFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -203,34 +202,6 @@ def test_a_resolved_alert_never_opens_an_incident(receive):
     assert Incident.objects.count() == 0
 
 
-def test_when_all_alerts_resolve_the_page_suggests_mitigated_and_people_decide(receive, user):
-    receive(data())
-    receive(data(key="k2", severity="warning", fingerprint="fp2"))
-    incident = Incident.objects.get()
-    assert not all_alerts_resolved(incident)
-    assert impact_section(incident, user)["suggest_mitigated"] is False
-
-    receive(data(status="resolved"))
-    assert impact_section(incident, user)["suggest_mitigated"] is False  # one still firing
-    receive(data(key="k2", severity="warning", status="resolved", fingerprint="fp2"))
-
-    incident.refresh_from_db()
-    assert all_alerts_resolved(incident)
-    assert incident.status == "investigating"  # nothing moved by itself
-    assert impact_section(incident, user)["suggest_mitigated"] is True
-    change_status(incident=incident, to="mitigated", by=user)
-    incident.refresh_from_db()
-    assert impact_section(incident, user)["suggest_mitigated"] is False
-
-
-def test_an_incident_filed_by_hand_gets_no_mitigation_suggestion(receive, user):
-    service = ServiceFactory(slug="checkout")
-    incident = IncidentFactory(services=[service], commander=user)
-    receive(data())
-    receive(data(status="resolved"))
-    assert impact_section(incident, user)["suggest_mitigated"] is False
-
-
 def test_an_alert_of_a_soft_deleted_incident_opens_a_new_one(receive, user):
     service = ServiceFactory(slug="checkout")
     IncidentFactory(services=[service], commander=user, is_deleted=True)
@@ -272,3 +243,183 @@ def test_two_critical_alerts_arriving_together_open_one_incident_on_postgresql()
     assert Alert.objects.count() == 2
     incident = Incident.objects.get()
     assert incident.alert_links.count() == 2
+
+
+# --- all alerts resolved → mitigated; never resolved --------------------------------------------
+
+
+def resolve(receive, **kwargs) -> Alert:
+    return receive(data(status="resolved", **kwargs))
+
+
+def test_when_every_alert_resolves_the_incident_is_mitigated_with_provenance_alert(receive):
+    receive(data())
+    receive(data(key="k2", severity="warning", fingerprint="fp2"))
+    resolve(receive)
+    incident = Incident.objects.get()
+    incident.refresh_from_db()
+    assert incident.status == "investigating"  # one alert still fires
+
+    last = resolve(receive, key="k2", severity="warning", fingerprint="fp2")
+
+    incident.refresh_from_db()
+    assert incident.status == "mitigated"
+    assert incident.mitigated_at == last.ends_at
+    assert incident.mitigated_at_source == Provenance.ALERT
+    assert incident.resolved_at is None
+    entry = incident.timeline.filter(kind="status").order_by("at", "pk").last()
+    assert entry.source == "machine"
+    assert entry.body.startswith("Mitigated. All 2 alerts of this incident resolved.")
+    assert "nothing resolves it automatically" in entry.body
+
+
+def test_a_mitigation_time_a_person_set_is_kept_when_the_alerts_resolve(receive, user):
+    from postmortems.services.incidents import update_incident
+
+    receive(data(minutes_ago=30))
+    incident = Incident.objects.get()
+    person_time = NOW - timedelta(minutes=20)
+    update_incident(incident=incident, by=user, mitigated_at=person_time)
+
+    resolve(receive, minutes_ago=30)
+
+    incident.refresh_from_db()
+    assert incident.status == "mitigated"
+    assert incident.mitigated_at == person_time
+    assert incident.mitigated_at_source == Provenance.HUMAN
+    entry = incident.timeline.filter(kind="status").order_by("at", "pk").last()
+    assert "The mitigation time a person set is kept." in entry.body
+
+
+def test_alerts_never_resolve_an_incident_and_a_second_run_changes_nothing(receive):
+    alert = receive(data())
+    resolve(receive)
+    react_to_alert(alert_id=alert.pk)
+    react_to_alert(alert_id=alert.pk)
+
+    incident = Incident.objects.get()
+    assert incident.status == "mitigated"
+    assert incident.resolved_at is None
+    assert incident.timeline.filter(kind="status", body__startswith="Mitigated").count() == 1
+
+
+def test_an_incident_a_person_already_mitigated_or_resolved_is_left_alone(receive, user):
+    from postmortems.services.incidents import change_status
+
+    receive(data())
+    incident = Incident.objects.get()
+    change_status(incident=incident, to="resolved", by=user)
+    resolve(receive)
+
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    assert incident.mitigated_at_source == Provenance.HUMAN
+    assert not incident.timeline.filter(kind="status", body__startswith="Mitigated").exists()
+
+
+# --- which incident a new alert joins ------------------------------------------------------------
+
+
+def mitigated_incident(receive, *, minutes_ago: int) -> Incident:
+    """An alert-opened incident whose only alert resolved `minutes_ago` minutes ago."""
+    receive(data(minutes_ago=minutes_ago + 20))
+    incident = Incident.objects.get()
+    receive(
+        AlertData(
+            **{
+                **data(status="resolved", minutes_ago=minutes_ago + 20).__dict__,
+                "ends_at": NOW - timedelta(minutes=minutes_ago),
+            }
+        )
+    )
+    incident.refresh_from_db()
+    assert incident.status == "mitigated"
+    assert incident.mitigated_at == NOW - timedelta(minutes=minutes_ago)
+    return incident
+
+
+def test_a_flapping_alert_within_the_window_moves_the_incident_back_to_investigating(receive):
+    incident = mitigated_incident(receive, minutes_ago=10)
+
+    again = receive(data(key="k1-again", minutes_ago=2))  # same alert, a new startsAt
+
+    assert Incident.objects.count() == 1
+    incident.refresh_from_db()
+    assert incident.status == "investigating"
+    assert incident.mitigated_at is None  # the alerts' mitigation did not hold
+    assert incident.alert_links.filter(alert=again).exists()
+    reopened = incident.timeline.get(kind="status", body__startswith="Investigating.")
+    assert reopened.body.startswith("Investigating. Alert **ErrorRateHigh** fired again 8 min")
+    assert reopened.source == "machine"
+
+
+def test_a_firing_after_the_rejoin_window_opens_a_new_incident(receive):
+    old = mitigated_incident(receive, minutes_ago=45)
+
+    receive(data(key="k1-later", minutes_ago=2))
+
+    assert Incident.objects.count() == 2
+    old.refresh_from_db()
+    assert old.status == "mitigated"
+    new = Incident.objects.exclude(pk=old.pk).get()
+    assert new.status == "investigating"
+    assert new.alert_links.get().opened is True
+
+
+def test_the_rejoin_window_is_a_setting(receive, settings):
+    settings.ALERT_REJOIN_MINUTES = 60
+    incident = mitigated_incident(receive, minutes_ago=45)
+
+    receive(data(key="k1-later", minutes_ago=2))
+
+    assert Incident.objects.count() == 1
+    incident.refresh_from_db()
+    assert incident.status == "investigating"
+
+
+def test_a_new_minor_alert_joins_a_mitigated_incident_without_reopening_it(receive):
+    incident = mitigated_incident(receive, minutes_ago=10)
+
+    receive(data(key="w1", severity="warning", name="DiskFilling", fingerprint="fp9"))
+
+    incident.refresh_from_db()
+    assert incident.status == "mitigated"
+    assert incident.alert_links.count() == 2
+
+
+def test_a_firing_warning_of_the_same_alert_reopens_it(receive, settings):
+    settings.ALERT_INCIDENT_THRESHOLD = "warning"
+    receive(data(severity="warning", minutes_ago=30))
+    resolve(receive, severity="warning", minutes_ago=30)
+    assert Incident.objects.get().status == "mitigated"
+    settings.ALERT_INCIDENT_THRESHOLD = "critical"
+
+    receive(data(key="again", severity="warning", minutes_ago=1))
+
+    assert Incident.objects.get().status == "investigating"
+
+
+def test_joinable_for_is_one_rule_for_every_signal(user, settings):
+    settings.ALERT_REJOIN_MINUTES = 30
+    checkout = ServiceFactory(slug="checkout")
+    at = NOW
+    recent = IncidentFactory(
+        services=[checkout],
+        status="mitigated",
+        started_at=at - timedelta(hours=1),
+        mitigated_at=at - timedelta(minutes=29),
+    )
+    IncidentFactory(
+        services=[checkout],
+        status="mitigated",
+        started_at=at - timedelta(hours=2),
+        mitigated_at=at - timedelta(minutes=31),
+    )
+    investigating = IncidentFactory(
+        services=[checkout], status="investigating", started_at=at - timedelta(days=3)
+    )
+    IncidentFactory(services=[checkout], status="resolved", started_at=at - timedelta(minutes=5))
+    IncidentFactory(services=[checkout], is_deleted=True, started_at=at - timedelta(minutes=5))
+    IncidentFactory(services=[ServiceFactory(slug="search")], started_at=at)
+
+    assert list(Incident.objects.joinable_for(checkout, at)) == [investigating, recent]

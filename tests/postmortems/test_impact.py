@@ -149,3 +149,69 @@ def test_an_ongoing_incident_is_measured_up_to_now(user):
     start, end = series_impacts(incident)[0]
     assert start == incident.started_at
     assert end > start
+
+
+def test_a_new_incident_says_what_its_chart_shows_and_marks_the_incident_up_to_now(user):
+    """The bug: "No registrations data" above a chart whose points before the start were labelled
+    "During the incident", with no incident band. Now the sentence, legend and band agree."""
+    from django.utils import timezone
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    started = now - timedelta(minutes=4)
+    incident = IncidentFactory(
+        services=[ServiceFactory(slug="signup")], commander=user, started_at=started
+    )
+    series = MetricSeriesFactory(name="registrations", label="Registrations", unit="")
+    # Points every 5 minutes up to 6 minutes ago: none yet since the start.
+    fill(series, start=now - timedelta(minutes=56), end=now - timedelta(minutes=6), value=40)
+    fill(
+        series,
+        start=now - timedelta(minutes=56),
+        end=now - timedelta(minutes=6),
+        value=40,
+        shift=WEEK,
+    )
+
+    ctx = impact_section(incident, user)
+
+    (row,) = ctx["rows"]
+    local = timezone.localtime(started).strftime("%H:%M")
+    assert row["sentence"] == f"No registrations data yet since the incident started at {local}."
+    root = ET.fromstring(str(row["chart"]))  # noqa: S314 (our own output)
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert "This week" in labels
+    assert "During the incident" not in labels
+    assert "Same time a week earlier" in labels
+    (band,) = [r for r in root.iter(f"{SVG}rect") if r.get("data-role") == "window"]
+    grid = [ln for ln in root.iter(f"{SVG}line") if ln.get("stroke") == "#e2e8f0"]
+    right = max(float(ln.get("x2")) for ln in grid)
+    assert float(band.get("x")) + float(band.get("width")) == pytest.approx(right, abs=0.2)
+    assert float(band.get("width")) > 1.0  # a real band, not a hairline at the last point
+
+
+def test_a_series_without_any_data_gets_one_sentence_and_no_chart(client_for, user):
+    incident = IncidentFactory(
+        services=[ServiceFactory(slug="signup")],
+        commander=user,
+        started_at=START,
+        mitigated_at=MITIGATED,
+        status="mitigated",
+    )
+    MetricSeriesFactory(name="registrations", label="Registrations")
+    MetricSeriesFactory(name="logins", label="Logins")
+
+    ctx = impact_section(incident, user)
+    assert ctx["rows"] == []
+    assert ctx["no_data"] == ["Logins", "Registrations"]
+    html = client_for(user).get(incident.get_absolute_url()).content.decode()
+    section = html[html.index('id="impact"') :]
+    section = section[: section.index("</section>")]
+    assert "No logins, registrations data around this incident, so no chart." in section
+    assert "<svg" not in section
+
+
+def test_points_inside_the_window_without_last_week_say_there_is_nothing_to_compare(incident):
+    series = MetricSeriesFactory(name="signups", label="Signups")
+    fill(series, start=START, end=MITIGATED, value=40)
+    (impact,) = series_impacts(incident)[1]
+    assert impact.sentence() == "No signups data from a week earlier to compare with."
