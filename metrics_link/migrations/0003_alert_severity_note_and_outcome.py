@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics_link', '0001_initial'),
+        ('metrics_link', '0002_deploy_status_at'),
     ]
 
     operations = [
