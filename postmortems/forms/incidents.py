@@ -10,7 +10,13 @@ from metrics_link.services.catalog import service_slug
 
 from ..models import Incident
 from ..models.incidents import SEVERITY_MEANINGS, Severity
-from .fields import NO_JS_HINT, PeopleChoiceField, PickerSelectMultiple, active_people
+from .fields import (
+    NO_JS_HINT,
+    PeopleChoiceField,
+    PersonChoiceField,
+    PickerSelectMultiple,
+    active_people,
+)
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -24,6 +30,15 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 class SeverityRadio(forms.RadioSelect):
     option_template_name = "includes/severity_option.html"
+
+
+class PickedOrTypedServices(forms.ModelMultipleChoiceField):
+    """Required, as the label says, but satisfied by a name typed beside it (the form's clean())."""
+
+    def clean(self, value):
+        if not value:
+            return self.queryset.none()
+        return super().clean(value)
 
 
 class IncidentForm(forms.Form):
@@ -40,10 +55,9 @@ class IncidentForm(forms.Form):
         widget=SeverityRadio,
         initial="sev2",
     )
-    services = forms.ModelMultipleChoiceField(
+    services = PickedOrTypedServices(
         queryset=Service.objects.order_by("slug"),
         to_field_name="slug",
-        required=False,
         widget=PickerSelectMultiple(
             placeholder="Type a service…",
             create_into="id_new_services",
@@ -74,7 +88,7 @@ class IncidentForm(forms.Form):
         help_text="Leave empty for now.",
         label="Started at",
     )
-    commander = forms.ModelChoiceField(
+    commander = PersonChoiceField(
         queryset=active_people(), required=False, help_text="Defaults to you."
     )
     responders = PeopleChoiceField(required=False)
@@ -91,6 +105,10 @@ class IncidentForm(forms.Form):
         self.catalog_empty = not Service.objects.exists()
         if self.catalog_empty:
             self.fields["new_services"].label = "Service"
+            self.fields["new_services"].required = True
+            self.fields["new_services"].error_messages["required"] = (
+                "Type the affected service's name."
+            )
             self.fields["new_services"].help_text = (
                 "The catalog is empty: type the affected service's name (comma-separate several). "
                 "It is added, unclaimed, for its team to claim."
@@ -115,7 +133,7 @@ class IncidentForm(forms.Form):
         data = super().clean()
         picked = list(data.get("services") or [])
         typed = data.get("new_services") or []
-        if not picked and not typed and "services" not in self.errors:
+        if not picked and not typed and not {"services", "new_services"} & set(self.errors):
             field = "new_services" if self.catalog_empty else "services"
             self.add_error(field, "Name at least one affected service: pick it or type its name.")
         # The view hands both to open_incident: catalog services, and names it creates unclaimed.

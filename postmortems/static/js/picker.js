@@ -24,7 +24,6 @@
     var label = field.querySelector("label[for='" + select.id + "']");
     var createInput = select.dataset.pickerCreate ? document.getElementById(select.dataset.pickerCreate) : null;
     var createLabel = select.dataset.pickerCreateLabel || "Add “{}”";
-    var labelText = label ? label.textContent.trim() : "Choices";
 
     var box = el("div", { "class": "picker" });
     var chips = el("ul", { "class": "picker-chips", "aria-live": "polite" });
@@ -35,7 +34,7 @@
     });
     var described = select.getAttribute("aria-describedby");
     if (described) input.setAttribute("aria-describedby", described);
-    var list = el("ul", { id: uid + "-list", "class": "picker-list", role: "listbox", "aria-label": labelText });
+    var list = el("ul", { id: uid + "-list", "class": "picker-list", role: "listbox", "aria-label": "Suggestions" });
     list.hidden = true;
     var control = el("div", { "class": "picker-control" });
     control.appendChild(chips);
@@ -153,8 +152,8 @@
       }
       input.value = "";
       active = -1;
+      close();  // out of the way of what follows; typing or Arrow Down opens it again
       refresh();
-      open();
     }
 
     function refresh() {
