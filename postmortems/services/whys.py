@@ -298,7 +298,9 @@ def _check_version(node: WhyNode, expected_version: int) -> None:
     """Refuse a stale level save even when the node's own text is unchanged (an action added
     to a cause someone has just rewritten would commit to the wrong cause)."""
     fresh = (
-        WhyNode.objects.select_for_update().select_related("updated_by", "author").get(pk=node.pk)
+        WhyNode.objects.select_for_update(of=("self",))
+        .select_related("updated_by", "author")
+        .get(pk=node.pk)
     )
     if fresh.is_deleted:
         raise ServiceError(NODE_DELETED.format(who=_who(fresh.updated_by)), code="deleted")
