@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from ..blameless import check_blameless
 from ..forms.whys import CorrectiveActionForm, LevelForm, ReasonForm, VersionForm, WhyForm
-from ..models import Incident, WhyNode
+from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
 from ..services import whys as svc
@@ -132,6 +132,10 @@ def _session(
         "stale": stale,
         "hints": hints,
         "action_defaults": svc.action_defaults(severity=incident.severity),
+        "action_types": [
+            (value, label, svc.action_defaults(severity=incident.severity, type=value))
+            for value, label in ActionItem.Type.choices
+        ],
         "branches": branches,
         "required": required,
         "uncovered": [n for n in tree.nodes if n.answered and not n.covered],

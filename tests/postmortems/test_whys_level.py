@@ -269,3 +269,10 @@ def test_stopping_a_branch_resumes_at_the_next_level_of_the_unfinished_chain(
     html = page.content.decode()
     assert "Level 3 of 5" in html
     assert f'name="parent" value="{main.pk}"' in html
+
+
+def test_each_action_type_says_which_defaults_it_starts_with(client_for, user, incident):
+    html = client_for(user).get(url(incident)).content.decode()
+    due = timezone.localdate() + timedelta(days=7)
+    assert f"due {due:%b} {due.day} (7 days) with 2 engineer-hours" in html  # sev2 mitigate
+    assert "js/whys.js" in html
