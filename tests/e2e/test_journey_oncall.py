@@ -39,8 +39,15 @@ def test_on_call_files_judges_suspects_notes_mitigates_and_resolves(signed_in, l
     page.get_by_label(re.compile(r"sev2\s", re.I)).check()
     services = page.get_by_role("combobox", name="Services")
     services.fill("check")
+    expect(page.get_by_role("option", name="Checkout")).to_be_visible()
+    shot("journey-oncall-picker-open")
     services.press("Enter")
     expect(page.locator(".picker-chip", has_text="Checkout")).to_be_visible()
+    # A service the catalog does not know yet: typed, offered as new, added with Enter.
+    services.fill("Card vault")
+    expect(page.get_by_role("option", name="Add new service “Card vault”")).to_be_visible()
+    services.press("Enter")
+    expect(page.locator(".picker-chip", has_text="Card vault (new)")).to_be_visible()
     page.locator("summary", has_text="More details").click()
     responders = page.get_by_role("combobox", name="Responders")
     responders.fill("oka")
@@ -52,7 +59,8 @@ def test_on_call_files_judges_suspects_notes_mitigates_and_resolves(signed_in, l
 
     expect(page.get_by_role("heading", name=re.compile("Card payments fail"))).to_be_visible()
     incident = Incident.objects.get(title="Card payments fail at checkout")
-    assert list(incident.services.values_list("slug", flat=True)) == ["checkout"]
+    assert sorted(incident.services.values_list("slug", flat=True)) == ["card-vault", "checkout"]
+    assert Service.objects.get(slug="card-vault").claimed is False
     assert list(incident.responders.values_list("username", flat=True)) == ["ned"]
 
     # The suspects, most likely first: the deploy 20 minutes before the start.
