@@ -205,6 +205,26 @@ WHY_EFFORT_TARGET_HOURS = {
     "sev3": [2, 4, 6],
     "sev4": [1],
 }
+# A corrective action added with its cause in the why session (one form per level) starts with
+# these, changeable later on the action: days until due and engineer-hours, by severity and type.
+WHY_ACTION_DEFAULTS = {
+    "sev1": {
+        "due_days": {"mitigate": 3, "detect": 7, "prevent": 14, "process": 21},
+        "hours": {"mitigate": 4, "detect": 8, "prevent": 16, "process": 4},
+    },
+    "sev2": {
+        "due_days": {"mitigate": 7, "detect": 14, "prevent": 21, "process": 30},
+        "hours": {"mitigate": 2, "detect": 4, "prevent": 8, "process": 2},
+    },
+    "sev3": {
+        "due_days": {"mitigate": 14, "detect": 30, "prevent": 30, "process": 45},
+        "hours": {"mitigate": 1, "detect": 2, "prevent": 4, "process": 1},
+    },
+    "sev4": {
+        "due_days": {"mitigate": 30, "detect": 60, "prevent": 60, "process": 60},
+        "hours": {"mitigate": 1, "detect": 1, "prevent": 2, "process": 1},
+    },
+}
 SUSPECT_WINDOW_HOURS = env.int("SUSPECT_WINDOW_HOURS", default=24)
 SUSPECT_SKEW_MINUTES = env.int("SUSPECT_SKEW_MINUTES", default=10)
 

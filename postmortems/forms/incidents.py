@@ -6,10 +6,17 @@ from django import forms
 from django.utils import timezone
 
 from metrics_link.models import Service, Team
+from metrics_link.services.catalog import service_slug
 
 from ..models import Incident
 from ..models.incidents import SEVERITY_MEANINGS, Severity
-from .fields import active_people
+from .fields import (
+    NO_JS_HINT,
+    PeopleChoiceField,
+    PersonChoiceField,
+    PickerSelectMultiple,
+    active_people,
+)
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -23,6 +30,15 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 class SeverityRadio(forms.RadioSelect):
     option_template_name = "includes/severity_option.html"
+
+
+class PickedOrTypedServices(forms.ModelMultipleChoiceField):
+    """Required, as the label says, but satisfied by a name typed beside it (the form's clean())."""
+
+    def clean(self, value):
+        if not value:
+            return self.queryset.none()
+        return super().clean(value)
 
 
 class IncidentForm(forms.Form):
@@ -39,10 +55,23 @@ class IncidentForm(forms.Form):
         widget=SeverityRadio,
         initial="sev2",
     )
-    services = forms.ModelMultipleChoiceField(
+    services = PickedOrTypedServices(
         queryset=Service.objects.order_by("slug"),
         to_field_name="slug",
-        help_text="Hold Ctrl or Cmd to pick several.",
+        widget=PickerSelectMultiple(
+            placeholder="Type a service…",
+            create_into="id_new_services",
+            create_label="Add new service “{}”",
+        ),
+        help_text=NO_JS_HINT,
+    )
+    new_services = forms.CharField(
+        required=False,
+        max_length=500,
+        label="New service",
+        help_text="Not in the list? Type its name (comma-separate several): it is added to the "
+        "catalog, unclaimed, for its team to claim.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Checkout API", "autocomplete": "off"}),
     )
     impact = forms.CharField(
         required=False,
@@ -59,10 +88,10 @@ class IncidentForm(forms.Form):
         help_text="Leave empty for now.",
         label="Started at",
     )
-    commander = forms.ModelChoiceField(
+    commander = PersonChoiceField(
         queryset=active_people(), required=False, help_text="Defaults to you."
     )
-    responders = forms.ModelMultipleChoiceField(queryset=active_people(), required=False)
+    responders = PeopleChoiceField(required=False)
     visibility = forms.ChoiceField(
         choices=Incident.Visibility.choices,
         initial="public",
@@ -70,18 +99,56 @@ class IncidentForm(forms.Form):
         help_text="Restricted incidents are seen only by their commander, reporter and responders.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A fresh install has no catalog yet: the person names the service by typing it.
+        self.catalog_empty = not Service.objects.exists()
+        if self.catalog_empty:
+            self.fields["new_services"].label = "Service"
+            self.fields["new_services"].required = True
+            self.fields["new_services"].error_messages["required"] = (
+                "Type the affected service's name."
+            )
+            self.fields["new_services"].help_text = (
+                "The catalog is empty: type the affected service's name (comma-separate several). "
+                "It is added, unclaimed, for its team to claim."
+            )
+
     def clean_started_at(self):
         value = self.cleaned_data.get("started_at")
         if value and value > timezone.now() + timedelta(minutes=5):
             raise forms.ValidationError("The start cannot be in the future.")
         return value
 
+    def clean_new_services(self) -> list[str]:
+        names = [n.strip() for n in self.cleaned_data["new_services"].split(",") if n.strip()]
+        for name in names:
+            if service_slug(name) == "unknown" and name.lower() != "unknown":
+                raise forms.ValidationError(
+                    f"“{name}” needs letters or digits to become a service name."
+                )
+        return names
+
+    def clean(self):
+        data = super().clean()
+        picked = list(data.get("services") or [])
+        typed = data.get("new_services") or []
+        if not picked and not typed and not {"services", "new_services"} & set(self.errors):
+            field = "new_services" if self.catalog_empty else "services"
+            self.add_error(field, "Name at least one affected service: pick it or type its name.")
+        # The view hands both to open_incident: catalog services, and names it creates unclaimed.
+        data["services"] = [*picked, *typed]
+        return data
+
 
 class IncidentEditForm(forms.ModelForm):
     services = forms.ModelMultipleChoiceField(
-        queryset=Service.objects.order_by("slug"), to_field_name="slug"
+        queryset=Service.objects.order_by("slug"),
+        to_field_name="slug",
+        widget=PickerSelectMultiple(placeholder="Type a service…"),
+        help_text=NO_JS_HINT,
     )
-    responders = forms.ModelMultipleChoiceField(queryset=active_people(), required=False)
+    responders = PeopleChoiceField(required=False)
 
     class Meta:
         model = Incident

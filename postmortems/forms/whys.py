@@ -69,3 +69,24 @@ class ReasonForm(forms.Form):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LevelForm(WhyForm):
+    """One level of the session in one form: the answer, its category and its corrective action
+    (title only; owner, due date and effort default and can be changed later on the action)."""
+
+    node = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    action_title = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Corrective action",
+        widget=forms.TextInput(
+            attrs={"placeholder": "What will be done, e.g. Cache the recently-viewed query"}
+        ),
+    )
+    action_type = forms.ChoiceField(
+        choices=ActionItem.Type.choices, initial="prevent", required=False, label="Type"
+    )
+
+    def clean_action_type(self) -> str:
+        return self.cleaned_data.get("action_type") or ActionItem.Type.PREVENT

@@ -134,7 +134,10 @@ def _resolve_services(slugs_or_services: Iterable[Any]) -> list[Service]:
     services = []
     for item in slugs_or_services:
         services.append(
-            item if isinstance(item, Service) else get_or_create_service(slug=str(item))
+            item
+            if isinstance(item, Service)
+            # A name typed on the filing form ("Checkout API") keeps its spelling as the name.
+            else get_or_create_service(slug=str(item), name=str(item).strip())
         )
     return services
 

@@ -10,11 +10,13 @@ the node. Adding a child never touches its parent's row, so causes added side by
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -266,6 +268,125 @@ def add_corrective_action(
         allow_past_due=allow_past_due,
         at=at,
     )
+
+
+@dataclass(frozen=True)
+class ActionDefaults:
+    due_on: date
+    estimated_hours: Decimal
+    due_days: int
+
+
+def action_defaults(*, severity: str, type: str = ActionItem.Type.PREVENT) -> ActionDefaults:
+    """Due date and effort a corrective action starts with in the why session, from the
+    incident's severity and the action's type (settings.WHY_ACTION_DEFAULTS; changeable later)."""
+    table = settings.WHY_ACTION_DEFAULTS.get(severity) or settings.WHY_ACTION_DEFAULTS["sev2"]
+    days = int(table["due_days"].get(type, table["due_days"]["prevent"]))
+    hours = Decimal(str(table["hours"].get(type, table["hours"]["prevent"])))
+    return ActionDefaults(
+        due_on=timezone.localdate() + timedelta(days=days), estimated_hours=hours, due_days=days
+    )
+
+
+@dataclass(frozen=True)
+class LevelSaved:
+    node: WhyNode
+    action: ActionItem | None
+
+
+def _check_version(node: WhyNode, expected_version: int) -> None:
+    """Refuse a stale level save even when the node's own text is unchanged (an action added
+    to a cause someone has just rewritten would commit to the wrong cause)."""
+    fresh = (
+        WhyNode.objects.select_for_update(of=("self",))
+        .select_related("updated_by", "author")
+        .get(pk=node.pk)
+    )
+    if fresh.is_deleted:
+        raise ServiceError(NODE_DELETED.format(who=_who(fresh.updated_by)), code="deleted")
+    if fresh.version != expected_version:
+        raise StaleVersion(fresh)
+
+
+@transaction.atomic
+def answer_why(
+    *,
+    incident: Incident,
+    by,
+    answer: str,
+    category: str = "",
+    node: WhyNode | None = None,
+    expected_version: int | None = None,
+    parent: WhyNode | None = None,
+    question: str | None = None,
+    evidence_links: list[str] | None = None,
+    action_title: str = "",
+    action_type: str = ActionItem.Type.PREVENT,
+) -> LevelSaved:
+    """One level of the why session in one write: the cause (new, or `node` at
+    `expected_version`) and, when `action_title` is given, its corrective action, owned by `by`,
+    due and estimated from the severity and type defaults. All or nothing: a refused part (stale
+    version, empty answer, no team for the action) leaves the tree and the tracker unchanged."""
+    if node is not None:
+        if node.incident_id != incident.pk:
+            raise ServiceError({"parent": [PARENT_ELSEWHERE]})
+        if expected_version is None:
+            raise ServiceError(
+                "This form lacks the cause's version; reload the page.", code="version_required"
+            )
+        changes = {
+            name: value
+            for name, value in (
+                ("answer", (answer or "").strip()),
+                ("question", (question or "").strip() or node.question),
+                ("category", category or ""),
+                ("evidence_links", _clean_links(evidence_links)),
+            )
+            if value != getattr(node, name)
+        }
+        if changes:
+            node = update_why(node=node, expected_version=expected_version, by=by, **changes)
+        else:
+            _check_version(node, expected_version)
+    else:
+        node = add_why(
+            incident=incident,
+            author=by,
+            answer=answer,
+            category=category,
+            parent=parent,
+            question=question,
+            evidence_links=evidence_links,
+        )
+    action = None
+    if (action_title or "").strip():
+        if action_type not in ActionItem.Type.values:
+            raise ServiceError(
+                {"action_type": ["Choose a type: prevent, detect, mitigate or process."]}
+            )
+        defaults = action_defaults(severity=incident.severity, type=action_type)
+        node.incident = incident
+        try:
+            action = add_corrective_action(
+                node=node,
+                by=by,
+                title=action_title,
+                owner=by,
+                type=action_type,
+                due_on=defaults.due_on,
+                estimated_hours=defaults.estimated_hours,
+            )
+        except ServiceError as exc:
+            # Name the level form's fields: the action's title is `action_title` there.
+            if hasattr(exc, "error_dict"):
+                raise ServiceError(
+                    {
+                        ("action_title" if key == "title" else key): msgs
+                        for key, msgs in exc.message_dict.items()
+                    }
+                ) from exc
+            raise
+    return LevelSaved(node=node, action=action)
 
 
 def tree_gaps(incident: Incident) -> list[str]:

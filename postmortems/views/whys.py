@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ..blameless import check_blameless
-from ..forms.whys import CorrectiveActionForm, ReasonForm, VersionForm, WhyForm
-from ..models import Incident, WhyNode
+from ..forms.whys import CorrectiveActionForm, LevelForm, ReasonForm, VersionForm, WhyForm
+from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
 from ..services import whys as svc
@@ -63,7 +63,8 @@ def _default_focus(tree: sel.WhyTree) -> tuple[sel.TreeNode | None, str | None]:
             return item, None
     for branch in sel.branch_progress(tree):
         if not branch.done:
-            return branch.leaf, None
+            # Its leaf is answered and covered: the next step is the level below it.
+            return None, str(branch.leaf.pk)
     return tree.nodes[-1], None
 
 
@@ -103,12 +104,13 @@ def _session(
         initial = {"question": question, "parent": parent.pk if parent else None}
         if focus is not None:
             initial.update(
+                node=focus.pk,
                 answer=focus.node.answer,
                 category=focus.node.category,
                 version=focus.node.version,
                 evidence="\n".join(focus.node.evidence_links),
             )
-        form = WhyForm(initial=initial)
+        form = LevelForm(initial=initial)
     answer_text = form.data.get("answer") if form.is_bound else form.initial.get("answer", "")
     people = sel.blameless_people(request)
     hints = _hints(answer_text, people) if answer_text else []
@@ -129,6 +131,11 @@ def _session(
         "reason_errors": reason_errors or {},
         "stale": stale,
         "hints": hints,
+        "action_defaults": svc.action_defaults(severity=incident.severity),
+        "action_types": [
+            (value, label, svc.action_defaults(severity=incident.severity, type=value))
+            for value, label in ActionItem.Type.choices
+        ],
         "branches": branches,
         "required": required,
         "uncovered": [n for n in tree.nodes if n.answered and not n.covered],
@@ -144,6 +151,47 @@ def _session(
 def _fail_status(request: HttpRequest, code: int) -> int:
     # htmx does not swap 4xx responses by default; the boosted page must still show the error.
     return 200 if request.htmx else code
+
+
+@require_POST
+def whys_level(request: HttpRequest, pk: int) -> HttpResponse:
+    """One level in one POST: the answer, its category and its corrective action, saved together
+    (svc.answer_why); "Why?" then opens the level below. A cause being edited needs its version."""
+    incident = get_incident_for(request.user, pk)
+    form = LevelForm(request.POST)
+    step = request.POST.get("step") or request.POST.get("default_step") or "deeper"
+    if form.is_valid():
+        data = form.cleaned_data
+        node = _node_for(incident, data["node"]) if data.get("node") else None
+        parent = _node_for(incident, data["parent"]) if data.get("parent") and not node else None
+        try:
+            saved = svc.answer_why(
+                incident=incident,
+                by=request.user,
+                node=node,
+                expected_version=data.get("version"),
+                parent=parent,
+                answer=data["answer"],
+                category=data.get("category") or "",
+                question=data.get("question") or None,
+                evidence_links=data.get("evidence") or [],
+                action_title=data.get("action_title") or "",
+                action_type=data.get("action_type") or "prevent",
+            )
+        except svc.StaleVersion as exc:
+            # Keep the person's text (and action); saving again replaces theirs with it.
+            form = LevelForm({**request.POST.dict(), "version": exc.current_version})
+            form.is_valid()
+            return _session(
+                request, incident, form=form, stale=exc, status=_fail_status(request, 409)
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if saved.action is not None:
+                messages.success(request, f"Action added: {saved.action.title}.")
+            return redirect(_next_after(incident, saved.node, step if step in STEPS else "deeper"))
+    return _session(request, incident, form=form, status=_fail_status(request, 400))
 
 
 def whys_session(request: HttpRequest, pk: int) -> HttpResponse:
@@ -248,6 +296,8 @@ def _reason_step(request: HttpRequest, pk: int, node_id: int, service, label: st
             messages.error(request, error_text(exc))
         else:
             messages.success(request, label)
+            # Resume where the session still needs work (often the level below another branch).
+            return redirect(_url(incident) + "#prompt")
     else:
         messages.error(request, "Write the reason first.")
     return redirect(_url(incident, node=node.pk))

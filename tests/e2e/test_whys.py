@@ -26,6 +26,8 @@ CHAIN = [
 
 
 def add_action(page, title: str, hours: str) -> None:
+    # An action with its own owner, date and effort: the disclosure under the cause.
+    page.locator("summary", has_text="Add an action with its owner").click()
     form = page.locator("form.why-action-form")
     form.get_by_label("What will be done").fill(title)
     form.get_by_label("Due date").fill((timezone.localdate() + timedelta(days=14)).isoformat())

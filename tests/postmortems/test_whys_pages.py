@@ -210,7 +210,7 @@ def test_the_session_page_runs_a_constant_number_of_queries(
     client = client_for(user)
     small = IncidentFactory(services=list(incident.services.all()))
     big = IncidentFactory(services=list(incident.services.all()))
-    _tree(small, user, 3)
+    _tree(small, user, 5)  # complete, like the big one: both resume on the last cause
     _tree(big, user, 30)
     client.get(url(small))  # warm the session and the content types
     from django.db import connection
@@ -220,8 +220,12 @@ def test_the_session_page_runs_a_constant_number_of_queries(
         assert client.get(url(small)).status_code == 200
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(url(big)).status_code == 200
+    # A focused cause (its commitment footer) is compared with a focused cause of the small tree.
+    small_deep = f"{url(small)}?node={small.why_nodes.last().pk}"
+    with CaptureQueriesContext(connection) as few_focused:
+        assert client.get(small_deep).status_code == 200
     deep = f"{url(big)}?node={big.why_nodes.last().pk}"
-    with django_assert_num_queries(len(few.captured_queries)):
+    with django_assert_num_queries(len(few_focused.captured_queries)):
         assert client.get(deep).status_code == 200
 
 
