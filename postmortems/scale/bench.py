@@ -38,7 +38,6 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from metrics_link.models import Team
 
@@ -116,13 +115,13 @@ def choose_people():
 def choose_pages(employee, manager, team) -> list[Page]:
     visible = Incident.objects.visible_to(employee)
     public = visible.filter(visibility=Incident.Visibility.PUBLIC)
-    big = (
-        public.annotate(n=Count("timeline")).order_by("-n", "pk").values_list("pk", flat=True)[:1]
-    )
+    big = public.annotate(n=Count("timeline")).order_by("-n", "pk").values_list("pk", flat=True)[:1]
     big_pk = big[0] if big else None
     closed = public.filter(status__in=("resolved", "closed"), postmortem__status="published")
     n_closed = closed.count()
-    typical_pk = closed.order_by("pk").values_list("pk", flat=True)[n_closed // 2] if n_closed else big_pk
+    typical_pk = (
+        closed.order_by("pk").values_list("pk", flat=True)[n_closed // 2] if n_closed else big_pk
+    )
     published = (
         public.filter(postmortem__status="published")
         .order_by("-postmortem__latest_version__published_at")
@@ -151,14 +150,20 @@ def choose_pages(employee, manager, team) -> list[Page]:
         Page("incident list page 1", "employee", "/incidents/"),
         Page(f"incident list page {last_page} (last)", "employee", f"/incidents/?page={last_page}"),
         Page("GET /api/deploys/", "employee", "/api/deploys/"),
-        Page("GET /api/incidents/{id}/suspects/", "employee", f"/api/incidents/{typical_pk}/suspects/"),
+        Page(
+            "GET /api/incidents/{id}/suspects/",
+            "employee",
+            f"/api/incidents/{typical_pk}/suspects/",
+        ),
     ]
     if review:
         pages.append(Page("weekly review page", "employee", f"/reviews/{review.iso_week}/"))
     return pages
 
 
-def inprocess_pass(pages: list[Page], users: dict, write: Callable[[str], None], explain: bool) -> None:
+def inprocess_pass(
+    pages: list[Page], users: dict, write: Callable[[str], None], explain: bool
+) -> None:
     """Each page once, in-process, every query captured; EXPLAIN ANALYZE the slowest."""
     clients = {}
     for role, user in users.items():
@@ -178,7 +183,11 @@ def inprocess_pass(pages: list[Page], users: dict, write: Callable[[str], None],
                 slowest = max(ctx.captured_queries, key=lambda q: float(q["time"]))
                 page.slowest_ms = float(slowest["time"]) * 1000
                 page.slowest_sql = slowest["sql"]
-                if explain and connection.vendor == "postgresql" and slowest["sql"].lstrip().upper().startswith("SELECT"):
+                if (
+                    explain
+                    and connection.vendor == "postgresql"
+                    and slowest["sql"].lstrip().upper().startswith("SELECT")
+                ):
                     with connection.cursor() as cur:
                         cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
                         page.explain = "\n".join(row[0] for row in cur.fetchall())
@@ -202,7 +211,9 @@ class Server:
         self.workers = workers
         self.port = _free_port()
         self.proc: subprocess.Popen | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the server)
+            prefix="bench-gunicorn-", suffix=".log", delete=False
+        )
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -228,7 +239,7 @@ class Server:
         )
         self.write(f"  collectstatic in {time.monotonic() - t0:.1f}s")
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
             [
                 str(gunicorn),
                 "postmortems.config.wsgi",
@@ -253,7 +264,9 @@ class Server:
             try:
                 status, _, _ = request(self.port, "/healthz", "")
                 if status in (200, 503):
-                    self.write(f"  gunicorn up on 127.0.0.1:{self.port} ({self.workers} sync workers, DEBUG off)")
+                    self.write(
+                        f"  gunicorn up on 127.0.0.1:{self.port} ({self.workers} sync workers, DEBUG off)"
+                    )
                     return self
             except OSError:
                 time.sleep(0.2)
@@ -388,9 +401,13 @@ def run(
     write: Callable[[str], None],
 ) -> list[Page]:
     started = time.monotonic()
-    write(f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}: {database_size()}")
+    write(
+        f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}: {database_size()}"
+    )
     employee, manager, team = choose_people()
-    write(f"Employee: {employee.username} (not a superuser, not a manager); manager: {manager.username} of {team.slug}")
+    write(
+        f"Employee: {employee.username} (not a superuser, not a manager); manager: {manager.username} of {team.slug}"
+    )
     pages = choose_pages(employee, manager, team)
     if only:
         pages = [p for p in pages if any(o.lower() in p.label.lower() for o in only)]
@@ -402,8 +419,18 @@ def run(
     write("[2/4] serving with gunicorn")
     cookies = {role: session_cookie(user) for role, user in users.items()}
     with Server(write) as server:
-        write(f"[3/4] load: up to {requests} requests per page, concurrency {concurrency}, {budget:.0f}s budget per page, interleaved with the floor")
-        load(server.port, pages, cookies, requests=requests, concurrency=concurrency, budget=budget, write=write)
+        write(
+            f"[3/4] load: up to {requests} requests per page, concurrency {concurrency}, {budget:.0f}s budget per page, interleaved with the floor"
+        )
+        load(
+            server.port,
+            pages,
+            cookies,
+            requests=requests,
+            concurrency=concurrency,
+            budget=budget,
+            write=write,
+        )
     write("[4/4] background work (in-process, rolled back)")
     timings = background(write)
     report(pages, timings, write)
@@ -414,9 +441,13 @@ def run(
 def report(pages: list[Page], timings: dict[str, float], write: Callable[[str], None]) -> None:
     floor_all = [p.floor_rps for p in pages if p.floor_rps]
     write("")
-    write(f"Floor (median over the run): {statistics.median(floor_all) if floor_all else 0:.0f} rps")
+    write(
+        f"Floor (median over the run): {statistics.median(floor_all) if floor_all else 0:.0f} rps"
+    )
     write("")
-    write("| page | rps | p50 ms | p95 ms | floor rps | ratio | queries | bytes | slowest query ms |")
+    write(
+        "| page | rps | p50 ms | p95 ms | floor rps | ratio | queries | bytes | slowest query ms |"
+    )
     write("|---|---|---|---|---|---|---|---|---|")
     for p in pages:
         write(

@@ -51,8 +51,8 @@ from ..models import (
     IncidentAlert,
     Profile,
     ReminderSent,
-    Retrospective,
     RetroItem,
+    Retrospective,
     SuspectVerdict,
     TimelineEntry,
     WhyNode,
@@ -73,24 +73,121 @@ DEFAULT_SIZES: dict[str, int] = {
     "postmortems": 20_000,
 }
 
-FIRST = (
-    "Ada Alan Anna Ben Carla Chen Dana Diego Elena Emil Fatima Felix Grace Hana Ivan Jade Jonas "
-    "Kai Lara Leo Maya Mina Nadia Noah Olga Omar Paula Pavel Quinn Rosa Sam Sofia Tariq Uma "
-    "Vera Wei Xenia Yara Yusuf Zoe"
-).split()
-LAST = (
-    "Abe Berg Costa Dahl Eze Fox Garcia Hale Ito Jensen Kim Lund Moreau Novak Okafor Park Quist "
-    "Rossi Silva Tan Ueda Vogel Weber Xu Young Zhou"
-).split()
-TEAM_WORDS = (
-    "payments checkout identity search catalog growth mobile platform data infra messaging "
-    "billing fraud logistics pricing ads storage network security support insights media "
-    "partners ledger notifications"
-).split()
-SERVICE_WORDS = (
-    "api web worker gateway db cache queue scheduler indexer auth cdn sync export importer "
-    "ledger notifier"
-).split()
+FIRST = [
+    "Ada",
+    "Alan",
+    "Anna",
+    "Ben",
+    "Carla",
+    "Chen",
+    "Dana",
+    "Diego",
+    "Elena",
+    "Emil",
+    "Fatima",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Jonas",
+    "Kai",
+    "Lara",
+    "Leo",
+    "Maya",
+    "Mina",
+    "Nadia",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Paula",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Sofia",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Xenia",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Abe",
+    "Berg",
+    "Costa",
+    "Dahl",
+    "Eze",
+    "Fox",
+    "Garcia",
+    "Hale",
+    "Ito",
+    "Jensen",
+    "Kim",
+    "Lund",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Park",
+    "Quist",
+    "Rossi",
+    "Silva",
+    "Tan",
+    "Ueda",
+    "Vogel",
+    "Weber",
+    "Xu",
+    "Young",
+    "Zhou",
+]
+TEAM_WORDS = [
+    "payments",
+    "checkout",
+    "identity",
+    "search",
+    "catalog",
+    "growth",
+    "mobile",
+    "platform",
+    "data",
+    "infra",
+    "messaging",
+    "billing",
+    "fraud",
+    "logistics",
+    "pricing",
+    "ads",
+    "storage",
+    "network",
+    "security",
+    "support",
+    "insights",
+    "media",
+    "partners",
+    "ledger",
+    "notifications",
+]
+SERVICE_WORDS = [
+    "api",
+    "web",
+    "worker",
+    "gateway",
+    "db",
+    "cache",
+    "queue",
+    "scheduler",
+    "indexer",
+    "auth",
+    "cdn",
+    "sync",
+    "export",
+    "importer",
+    "ledger",
+    "notifier",
+]
 SYMPTOMS = (
     "5xx spike",
     "latency above SLO",
@@ -119,13 +216,62 @@ CAUSES = (
     "an unbounded query on a growing table",
     "a dependency upgrade with a changed default",
 )
-WORDS = (
-    "deploy rollback canary alert dashboard runbook pager latency throughput saturation retry "
-    "backoff circuit breaker replica failover quota budget capacity migration schema index "
-    "cache eviction queue consumer producer partition leader election certificate rotation "
-    "token session cookie gateway ingress egress autoscaler node pod container image registry "
-    "probe readiness liveness threshold regression baseline experiment customer revenue signup"
-).split()
+WORDS = [
+    "deploy",
+    "rollback",
+    "canary",
+    "alert",
+    "dashboard",
+    "runbook",
+    "pager",
+    "latency",
+    "throughput",
+    "saturation",
+    "retry",
+    "backoff",
+    "circuit",
+    "breaker",
+    "replica",
+    "failover",
+    "quota",
+    "budget",
+    "capacity",
+    "migration",
+    "schema",
+    "index",
+    "cache",
+    "eviction",
+    "queue",
+    "consumer",
+    "producer",
+    "partition",
+    "leader",
+    "election",
+    "certificate",
+    "rotation",
+    "token",
+    "session",
+    "cookie",
+    "gateway",
+    "ingress",
+    "egress",
+    "autoscaler",
+    "node",
+    "pod",
+    "container",
+    "image",
+    "registry",
+    "probe",
+    "readiness",
+    "liveness",
+    "threshold",
+    "regression",
+    "baseline",
+    "experiment",
+    "customer",
+    "revenue",
+    "signup",
+]
 CATEGORIES = [c for c, _ in WhyNode.Category.choices]
 ENVIRONMENTS = ("production", "staging")
 PROVIDERS = (("github", 50), ("gitlab", 30), ("api", 20))
@@ -136,7 +282,7 @@ class Refused(Exception):
 
 
 def scaled_sizes(scale: float = 1.0, **overrides: int | None) -> dict[str, int]:
-    sizes = {k: max(1, int(round(v * scale))) for k, v in DEFAULT_SIZES.items()}
+    sizes = {k: max(1, round(v * scale)) for k, v in DEFAULT_SIZES.items()}
     sizes["users"] = max(20, sizes["users"])
     sizes["incidents"] = max(20, sizes["incidents"])
     for key, value in overrides.items():
@@ -159,7 +305,7 @@ class Progress:
     def track(self, label: str, rows: Iterable, expected: int) -> Iterator:
         started = last = time.monotonic()
         n = 0
-        for n, row in enumerate(rows, 1):  # noqa: B007 (n is read after the loop)
+        for n, row in enumerate(rows, 1):
             yield row
             if n % 20_000 == 0:
                 now = time.monotonic()
@@ -228,7 +374,7 @@ class Writer:
             with transaction.atomic():
                 cur.execute("SET session_replication_role = replica")
             self._replica = True
-        except Exception:  # noqa: BLE001 (not a superuser: keep the checks, just slower)
+        except Exception:
             self.progress.write("  (foreign key checks stay on: not a superuser; slower)")
 
     def finish(self, write: Callable[[str], None]) -> None:
@@ -239,8 +385,8 @@ class Writer:
                 cur.execute("SET session_replication_role = DEFAULT")
             for table in dict.fromkeys(self.tables):
                 cur.execute(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 1), "  # noqa: S608
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 (our table names)
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 1), "
                     f"(SELECT MAX(id) FROM {table}) IS NOT NULL)",
                     [table],
                 )
@@ -310,7 +456,7 @@ class Plan:
     published: list[int] = field(default_factory=list)
 
     def rng(self, name: str) -> random.Random:
-        return random.Random(f"{self.rng_seed}:{name}")
+        return random.Random(f"{self.rng_seed}:{name}")  # noqa: S311 (test data, not secrets)
 
     def ts(self, seconds: float) -> datetime:
         return self.start + timedelta(seconds=seconds)
@@ -348,7 +494,7 @@ def step_people(p: Plan, w: Writer, password: str) -> None:
     User = get_user_model()
     n = p.sizes["users"]
     first_id = w.next_id(table(User))
-    hashed = make_password(password)
+    hashed = make_password(password, salt=f"scale{p.rng_seed}")  # deterministic too
     joined = p.start - timedelta(days=30)
     p.users = list(range(first_id, first_id + n))
 
@@ -373,8 +519,19 @@ def step_people(p: Plan, w: Writer, password: str) -> None:
 
     w.write(
         table(User),
-        "id password last_login is_superuser username first_name last_name email is_staff "
-        "is_active date_joined".split(),
+        [
+            "id",
+            "password",
+            "last_login",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_staff",
+            "is_active",
+            "date_joined",
+        ],
         users(),
         n,
     )
@@ -382,7 +539,10 @@ def step_people(p: Plan, w: Writer, password: str) -> None:
     w.write(
         table(FeedToken),
         ["id", "token", "created_at", "user_id"],
-        ((tok + i, f"scale-{p.rng_seed}-{r.getrandbits(96):024x}", p.anchor, uid) for i, uid in enumerate(p.users)),
+        (
+            (tok + i, f"scale-{p.rng_seed}-{r.getrandbits(96):024x}", p.anchor, uid)
+            for i, uid in enumerate(p.users)
+        ),
         n,
     )
     prof = w.next_id(table(Profile))
@@ -462,7 +622,7 @@ def step_people(p: Plan, w: Writer, password: str) -> None:
 
     w.write(
         table(Service),
-        "id slug name repositories description claimed created_at team_id".split(),
+        ["id", "slug", "name", "repositories", "description", "claimed", "created_at", "team_id"],
         services(),
         len(specs),
     )
@@ -502,7 +662,9 @@ def step_deploys(p: Plan, w: Writer) -> None:
             finished = p.ts(p.deploy_time[gi])
             roll = r.random()
             status = "success" if roll < 0.92 else ("failed" if roll < 0.97 else "rolled_back")
-            provider = "github" if roll * 7 % 1 < 0.5 else ("gitlab" if roll * 7 % 1 < 0.8 else "api")
+            provider = (
+                "github" if roll * 7 % 1 < 0.5 else ("gitlab" if roll * 7 % 1 < 0.8 else "api")
+            )
             ti = p.service_team[s]
             team = p.team_members[ti] if ti >= 0 else p.users
             slug = p.service_slug[s]
@@ -526,8 +688,23 @@ def step_deploys(p: Plan, w: Writer) -> None:
 
     w.write(
         table(Deploy),
-        "id environment repository sha version status started_at finished_at deployer url "
-        "provider external_id created_at updated_at service_id".split(),
+        [
+            "id",
+            "environment",
+            "repository",
+            "sha",
+            "version",
+            "status",
+            "started_at",
+            "finished_at",
+            "deployer",
+            "url",
+            "provider",
+            "external_id",
+            "created_at",
+            "updated_at",
+            "service_id",
+        ],
         deploys(),
         n,
     )
@@ -560,7 +737,17 @@ def step_deploys(p: Plan, w: Writer) -> None:
     total_commits = sum(p.deploy_commits)
     w.write(
         table(Commit),
-        "id repository sha author message committed_at url push_seq received_at".split(),
+        [
+            "id",
+            "repository",
+            "sha",
+            "author",
+            "message",
+            "committed_at",
+            "url",
+            "push_seq",
+            "received_at",
+        ],
         commits(),
         total_commits,
     )
@@ -634,7 +821,22 @@ def step_incidents(p: Plan, w: Writer) -> None:
         resolved = t + 600 + r.random() * 20_000 if status in ("resolved", "closed") else None
         restricted = r.random() < 0.05 and not big
         p.inc.append(
-            (t, s, ti, sev, status, restricted, cmd, rep, resp, tuple(svcs), suspect, resolved, reason, big)
+            (
+                t,
+                s,
+                ti,
+                sev,
+                status,
+                restricted,
+                cmd,
+                rep,
+                resp,
+                tuple(svcs),
+                suspect,
+                resolved,
+                reason,
+                big,
+            )
         )
 
     def incidents():
@@ -691,10 +893,35 @@ def step_incidents(p: Plan, w: Writer) -> None:
 
     w.write(
         table(Incident),
-        "id title summary impact severity status visibility origin started_at started_at_source "
-        "detected_at detected_at_source mitigated_at mitigated_at_source resolved_at "
-        "resolved_at_source closed_at close_reason no_deploy_involved is_deleted deleted_at "
-        "created_at updated_at commander_id duplicate_of_id mitigated_by_deploy_id reporter_id".split(),
+        [
+            "id",
+            "title",
+            "summary",
+            "impact",
+            "severity",
+            "status",
+            "visibility",
+            "origin",
+            "started_at",
+            "started_at_source",
+            "detected_at",
+            "detected_at_source",
+            "mitigated_at",
+            "mitigated_at_source",
+            "resolved_at",
+            "resolved_at_source",
+            "closed_at",
+            "close_reason",
+            "no_deploy_involved",
+            "is_deleted",
+            "deleted_at",
+            "created_at",
+            "updated_at",
+            "commander_id",
+            "duplicate_of_id",
+            "mitigated_by_deploy_id",
+            "reporter_id",
+        ],
         incidents(),
         n,
     )
@@ -747,7 +974,12 @@ def step_timeline(p: Plan, w: Writer) -> None:
                     kind, source = "deploy", "machine"
                     body, key = f"Deploy to {p.service_slug[x[I_SVC]]}.", f"gen:{j}"
                 elif j % 7 == 5:
-                    kind, source, body, key = "alert", "machine", f"Alert: {_words(r, 3)}", f"gen:{j}"
+                    kind, source, body, key = (
+                        "alert",
+                        "machine",
+                        f"Alert: {_words(r, 3)}",
+                        f"gen:{j}",
+                    )
                 else:
                     kind, source, key = "note", "human", ""
                     body = f"{_words(r, 10)}."
@@ -770,8 +1002,21 @@ def step_timeline(p: Plan, w: Writer) -> None:
 
     w.write(
         table(TimelineEntry),
-        "id at kind body source starred dedupe_key is_deleted created_at alert_id author_id "
-        "deploy_id incident_id".split(),
+        [
+            "id",
+            "at",
+            "kind",
+            "body",
+            "source",
+            "starred",
+            "dedupe_key",
+            "is_deleted",
+            "created_at",
+            "alert_id",
+            "author_id",
+            "deploy_id",
+            "incident_id",
+        ],
         rows(),
         total,
     )
@@ -807,15 +1052,33 @@ def step_alerts(p: Plan, w: Writer) -> None:
 
     w.write(
         table(Alert),
-        "id source name severity status labels summary url starts_at ends_at dedupe_key "
-        "group_key received_at service_id delivery_id".split(),
+        [
+            "id",
+            "source",
+            "name",
+            "severity",
+            "status",
+            "labels",
+            "summary",
+            "url",
+            "starts_at",
+            "ends_at",
+            "dedupe_key",
+            "group_key",
+            "received_at",
+            "service_id",
+            "delivery_id",
+        ],
         rows(),
         total,
     )
     w.write(
         table(IncidentAlert),
         ["id", "opened", "linked_at", "alert_id", "incident_id"],
-        ((lid, k == 0 or links[k - 1][2] != inc, at, a, inc) for k, (lid, a, inc, at) in enumerate(links)),
+        (
+            (lid, k == 0 or links[k - 1][2] != inc, at, a, inc)
+            for k, (lid, a, inc, at) in enumerate(links)
+        ),
         len(links),
     )
 
@@ -873,7 +1136,19 @@ def step_webhooks(p: Plan, w: Writer) -> None:
 
     w.write(
         table(WebhookDelivery),
-        "id provider key event headers body status error attempts received_at processed_at".split(),
+        [
+            "id",
+            "provider",
+            "key",
+            "event",
+            "headers",
+            "body",
+            "status",
+            "error",
+            "attempts",
+            "received_at",
+            "processed_at",
+        ],
         rows(),
         total,
     )
@@ -934,8 +1209,24 @@ def step_whys(p: Plan, w: Writer) -> None:
 
     w.write(
         table(WhyNode),
-        "id level question answer category evidence_links accepted_risk_reason stop_reason "
-        "version is_deleted created_at updated_at author_id incident_id parent_id updated_by_id".split(),
+        [
+            "id",
+            "level",
+            "question",
+            "answer",
+            "category",
+            "evidence_links",
+            "accepted_risk_reason",
+            "stop_reason",
+            "version",
+            "is_deleted",
+            "created_at",
+            "updated_at",
+            "author_id",
+            "incident_id",
+            "parent_id",
+            "updated_by_id",
+        ],
         rows(),
         total,
     )
@@ -953,8 +1244,21 @@ def step_retros(p: Plan, w: Writer) -> list[tuple[int, int, date]]:
             retros.append((first + len(retros), ti, end))
     w.write(
         table(Retrospective),
-        "id name sprint_start sprint_end summary published published_at is_deleted created_at "
-        "updated_at created_by_id facilitator_id team_id".split(),
+        [
+            "id",
+            "name",
+            "sprint_start",
+            "sprint_end",
+            "summary",
+            "published",
+            "published_at",
+            "is_deleted",
+            "created_at",
+            "updated_at",
+            "created_by_id",
+            "facilitator_id",
+            "team_id",
+        ],
         (
             (
                 rid,
@@ -1004,7 +1308,11 @@ def step_actions(p: Plan, w: Writer, retros: list[tuple[int, int, date]]) -> Non
     first = w.next_id(table(ActionItem))
     today = p.anchor.date()
     reminders: list[tuple] = []
-    targets = [i for i, x in enumerate(p.inc) if x[I_REASON] != "false_alarm" and x[I_REASON] != "duplicate"]
+    targets = [
+        i
+        for i, x in enumerate(p.inc)
+        if x[I_REASON] != "false_alarm" and x[I_REASON] != "duplicate"
+    ]
     n_retro = min(len(retros), total // 50)
     per_incident = total - n_retro - sum(len(v) for v in p.why_ids.values())
     per_incident = max(0, per_incident)
@@ -1014,7 +1322,15 @@ def step_actions(p: Plan, w: Writer, retros: list[tuple[int, int, date]]) -> Non
         late = (today - due).days
         x = r.random()
         if late > 30:
-            status = "done" if x < 0.88 else "wont_do" if x < 0.94 else "open" if x < 0.98 else "in_progress"
+            status = (
+                "done"
+                if x < 0.88
+                else "wont_do"
+                if x < 0.94
+                else "open"
+                if x < 0.98
+                else "in_progress"
+            )
         elif late > 0:
             status = "done" if x < 0.5 else "open" if x < 0.8 else "in_progress"
         else:
@@ -1022,7 +1338,9 @@ def step_actions(p: Plan, w: Writer, retros: list[tuple[int, int, date]]) -> Non
         closed = None
         if status in ("done", "wont_do"):
             closed = min(
-                p.anchor, datetime.combine(due, datetime.min.time(), UTC) + timedelta(days=r.randint(-10, 20))
+                p.anchor,
+                datetime.combine(due, datetime.min.time(), UTC)
+                + timedelta(days=r.randint(-10, 20)),
             )
             closed = max(closed, created)
         elif late >= 0:
@@ -1033,7 +1351,11 @@ def step_actions(p: Plan, w: Writer, retros: list[tuple[int, int, date]]) -> Non
             if late >= 14:
                 kinds.append(("flagged", owner))
             for kind, recipient in kinds:
-                sent = p.anchor - timedelta(days=max(0, late - (7 if kind == "escalated" else 14 if kind == "flagged" else 0)))
+                sent = p.anchor - timedelta(
+                    days=max(
+                        0, late - (7 if kind == "escalated" else 14 if kind == "flagged" else 0)
+                    )
+                )
                 reminders.append((kind, due.isoformat(), sent, sent, 1, aid, recipient))
         est = Decimal(r.choice((2, 4, 8, 16, 24, 40)))
         return (
@@ -1064,42 +1386,87 @@ def step_actions(p: Plan, w: Writer, retros: list[tuple[int, int, date]]) -> Non
 
     def rows():
         aid = first
-        k = 0
-        for i in targets:
+        for k, i in enumerate(targets):
             x = p.inc[i]
             iid = p.incident_first + i
             members = p.team_members[x[I_TEAM]]
             created = p.ts((x[I_RESOLVED] or x[I_T]) + 3600)
             m = _spread(per_incident, len(targets), k)
-            k += 1
             whys = p.why_ids.get(i, [])
             for j in range(m + len(whys)):
                 owner = members[r.randrange(len(members))]
                 due = (created + timedelta(days=r.randint(5, 60))).date()
                 why = whys[j] if j < len(whys) else None
-                title = f"{r.choice(('Add', 'Fix', 'Document', 'Alert on', 'Automate'))} {_words(r, 4)}"
-                yield item(aid, title, iid, why, None, x[I_TEAM], owner, created, due, x[I_SEV], x[I_CMD])
+                title = (
+                    f"{r.choice(('Add', 'Fix', 'Document', 'Alert on', 'Automate'))} {_words(r, 4)}"
+                )
+                yield item(
+                    aid, title, iid, why, None, x[I_TEAM], owner, created, due, x[I_SEV], x[I_CMD]
+                )
                 aid += 1
         for rid, ti, end in retros[:n_retro]:
             members = p.team_members[ti]
             created = datetime.combine(end, datetime.min.time(), UTC)
             due = end + timedelta(days=21)
             owner = members[r.randrange(len(members))]
-            yield item(aid, f"Retro: {_words(r, 4)}", None, None, rid, ti, owner, created, due, "sev3", owner)
+            yield item(
+                aid,
+                f"Retro: {_words(r, 4)}",
+                None,
+                None,
+                rid,
+                ti,
+                owner,
+                created,
+                due,
+                "sev3",
+                owner,
+            )
             aid += 1
 
     w.write(
         table(ActionItem),
-        "id title description due_on priority type estimated_hours actual_hours ticket_url status "
-        "verification_note wont_do_reason closed_at is_deleted created_at updated_at closed_by_id "
-        "created_by_id owner_id team_id incident_id why_node_id retrospective_id".split(),
+        [
+            "id",
+            "title",
+            "description",
+            "due_on",
+            "priority",
+            "type",
+            "estimated_hours",
+            "actual_hours",
+            "ticket_url",
+            "status",
+            "verification_note",
+            "wont_do_reason",
+            "closed_at",
+            "is_deleted",
+            "created_at",
+            "updated_at",
+            "closed_by_id",
+            "created_by_id",
+            "owner_id",
+            "team_id",
+            "incident_id",
+            "why_node_id",
+            "retrospective_id",
+        ],
         rows(),
         total,
     )
     rem = w.next_id(table(ReminderSent))
     w.write(
         table(ReminderSent),
-        ["id", "kind", "period", "created_at", "sent_at", "attempts", "action_item_id", "recipient_id"],
+        [
+            "id",
+            "kind",
+            "period",
+            "created_at",
+            "sent_at",
+            "attempts",
+            "action_item_id",
+            "recipient_id",
+        ],
         ((rem + k, *row) for k, row in enumerate(reminders)),
         len(reminders),
     )
@@ -1126,7 +1493,9 @@ def _markdown(r: random.Random, title: str, x, service: str) -> tuple[str, str, 
         body_html.append(f"<h2>{html.escape(h)}</h2>")
         lines = body.splitlines()
         if len(lines) > 1:
-            body_html.append("<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in lines) + "</ul>")
+            body_html.append(
+                "<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in lines) + "</ul>"
+            )
         else:
             body_html.append(f"<p>{html.escape(body)}</p>")
     return md, "\n".join(body_html), f"{summary}\n\n{lessons}"
@@ -1135,12 +1504,14 @@ def _markdown(r: random.Random, title: str, x, service: str) -> tuple[str, str, 
 def step_postmortems(p: Plan, w: Writer) -> None:
     r = p.rng("postmortems")
     total = p.sizes["postmortems"]
-    with_whys = [i for i in p.why_ids]
+    with_whys = list(p.why_ids)
     others = [i for i, x in enumerate(p.inc) if _eligible(x) and i not in p.why_ids]
     r.shuffle(others)
     chosen = sorted((with_whys + others)[:total])
     p.published = chosen
-    drafts = [i for i, x in enumerate(p.inc) if x[I_STATUS] in ("resolved", "mitigated")][-max(1, total // 10) :]
+    drafts = [i for i, x in enumerate(p.inc) if x[I_STATUS] in ("resolved", "mitigated")][
+        -max(1, total // 10) :
+    ]
     drafts = [i for i in drafts if i not in set(chosen)]
     pm_first = w.next_id(table(Postmortem))
     v_first = w.next_id(table(PostmortemVersion))
@@ -1196,8 +1567,22 @@ def step_postmortems(p: Plan, w: Writer) -> None:
 
     w.write(
         table(Postmortem),
-        "id title status sections edited_sections round submitted_at blameless_override_reason "
-        "created_at updated_at created_by_id incident_id submitted_by_id latest_version_id".split(),
+        [
+            "id",
+            "title",
+            "status",
+            "sections",
+            "edited_sections",
+            "round",
+            "submitted_at",
+            "blameless_override_reason",
+            "created_at",
+            "updated_at",
+            "created_by_id",
+            "incident_id",
+            "submitted_by_id",
+            "latest_version_id",
+        ],
         pms(),
         len(chosen) + len(drafts),
     )
@@ -1215,8 +1600,18 @@ def step_postmortems(p: Plan, w: Writer) -> None:
 
     w.write(
         table(PostmortemVersion),
-        "id number title markdown html summary_text published_at search_vector postmortem_id "
-        "published_by_id".split(),
+        [
+            "id",
+            "number",
+            "title",
+            "markdown",
+            "html",
+            "summary_text",
+            "published_at",
+            "search_vector",
+            "postmortem_id",
+            "published_by_id",
+        ],
         vers(),
         sum(versions),
     )
@@ -1295,10 +1690,12 @@ def step_metrics(p: Plan, w: Writer) -> None:
     ]
     for s in range(min(12, len(p.services))):
         slug = p.service_slug[s]
-        series.append((f"{slug}-error-rate", f"{slug} error rate", "system", "%", "mean", p.services[s]))
+        series.append(
+            (f"{slug}-error-rate", f"{slug} error rate", "system", "%", "mean", p.services[s])
+        )
     w.write(
         table(MetricSeries),
-        "id name label kind unit aggregation created_at service_id".split(),
+        ["id", "name", "label", "kind", "unit", "aggregation", "created_at", "service_id"],
         (
             (first + k, name, label, kind, unit, agg, p.start, svc)
             for k, (name, label, kind, unit, agg, svc) in enumerate(series)
@@ -1316,7 +1713,11 @@ def step_metrics(p: Plan, w: Writer) -> None:
             for j in range(m):
                 t = p.span - step * (m - j)
                 day = math.sin(2 * math.pi * (t % 86400) / 86400)
-                value = base * (1 + 0.3 * day) * (0.9 + 0.2 * r.random()) if kind == "business" else 0.5 + r.random()
+                value = (
+                    base * (1 + 0.3 * day) * (0.9 + 0.2 * r.random())
+                    if kind == "business"
+                    else 0.5 + r.random()
+                )
                 yield (pid, p.ts(t).replace(microsecond=0), round(value, 2), first + k)
                 pid += 1
 
@@ -1346,7 +1747,7 @@ def generate(
     seed: int = 15,
     anchor: datetime | None = None,
     years: float = 3.0,
-    password: str = "scale",
+    password: str = "scale",  # noqa: S107 (a measuring database's shared password)
     reviews: int = 1,
     write: Callable[[str], None] = print,
     every: float = 5.0,
@@ -1389,7 +1790,7 @@ def generate(
             try:
                 build_weekly_review(week=iso, publish=True, mail=False)
                 write(f"  weekly review {iso} built in {time.monotonic() - t0:.1f}s")
-            except Exception as exc:  # noqa: BLE001 (a review is a bonus; report and go on)
+            except Exception as exc:
                 write(f"  weekly review {iso} not built: {exc}")
     rows = sum(n for _, n, _ in progress.report)
     took = time.monotonic() - started
