@@ -69,10 +69,16 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             return qs.none()
         if user.is_superuser:
             return qs
-        people = Q(commander=user) | Q(reporter=user) | Q(responders=user)
-        restricted_mine = Incident.objects.filter(people, visibility=Incident.Visibility.RESTRICTED)
+        # Expressed so that the rule never scans every incident (issue 15): a public row passes on
+        # its own column; a restricted row on its own columns (commander, reporter) or on the
+        # reader's few responder rows, read once through the responders' (user_id) index. The
+        # old form, `public OR pk IN (restricted incidents joined to responders, OR-ed)`, made
+        # PostgreSQL read all incidents for the inner query inside every list, count and EXISTS.
+        responded = Incident.responders.through.objects.filter(user=user).values("incident_id")
+        mine = Q(commander=user) | Q(reporter=user) | Q(pk__in=responded)
         return qs.filter(
-            Q(visibility=Incident.Visibility.PUBLIC) | Q(pk__in=restricted_mine.values("pk"))
+            Q(visibility=Incident.Visibility.PUBLIC)
+            | (Q(visibility=Incident.Visibility.RESTRICTED) & mine)
         )
 
 

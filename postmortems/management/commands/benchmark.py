@@ -3,6 +3,10 @@
 Runs in-process against the current database (seed it first with `seed_demo`), inside a transaction
 that is rolled back, so nothing it writes (webhook deliveries, incidents) survives and no task is
 enqueued. Measures server time only (no network): p50 / p95 / max in milliseconds.
+
+`--scale` instead serves the product through gunicorn (2 sync workers, DEBUG off) and measures
+the pages of issue 15 against a trivial signed-in floor view, as an employee and a manager
+(see postmortems/scale/bench.py).
 """
 
 from __future__ import annotations
@@ -35,8 +39,40 @@ class Command(BaseCommand):
             "--requests", type=int, default=100, help="Requests per path (default 100)."
         )
         parser.add_argument("--user", default="demo")
+        parser.add_argument(
+            "--scale",
+            action="store_true",
+            help="Serve with gunicorn and measure every page against the floor (issue 15).",
+        )
+        parser.add_argument(
+            "--concurrency", type=int, default=4, help="--scale: requests in flight (4)."
+        )
+        parser.add_argument(
+            "--budget", type=float, default=20.0, help="--scale: seconds per page at most (20)."
+        )
+        parser.add_argument(
+            "--no-explain", action="store_true", help="--scale: skip EXPLAIN ANALYZE."
+        )
+        parser.add_argument(
+            "--only", nargs="*", help="--scale: only pages whose label contains one of these."
+        )
 
     def handle(self, *args, **opts):
+        if opts["scale"]:
+            from ...scale import bench
+
+            try:
+                bench.run(
+                    requests=opts["requests"],
+                    concurrency=opts["concurrency"],
+                    budget=opts["budget"],
+                    explain=not opts["no_explain"],
+                    only=opts["only"],
+                    write=lambda line: (self.stdout.write(line), self.stdout.flush()),
+                )
+            except LookupError as exc:
+                raise CommandError(str(exc)) from None
+            return
         user = get_user_model().objects.filter(username=opts["user"]).first()
         incident = Incident.objects.filter(is_deleted=False).order_by("pk").first()
         if user is None or incident is None:
