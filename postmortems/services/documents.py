@@ -124,7 +124,7 @@ def _gen_summary(incident: Incident) -> str:
         return incident.summary.strip()
     services = ", ".join(s.slug for s in incident.services.all()) or "an unnamed service"
     text = f"A {incident.severity.upper()} incident affected {services}"
-    if incident.time_to_resolve:
+    if incident.time_to_resolve and incident.time_to_resolve.total_seconds() >= 60:
         text += f" for {human_duration(incident.time_to_resolve)}"
     text += f", starting {_fmt_dt(incident.started_at)}."
     if incident.impact:
