@@ -60,7 +60,10 @@ class IncidentForm(forms.Form):
         label="Started at",
     )
     commander = forms.ModelChoiceField(
-        queryset=active_people(), required=False, help_text="Defaults to you."
+        queryset=active_people(),
+        required=False,
+        help_text="Defaults to you.",
+        empty_label="Me",
     )
     responders = forms.ModelMultipleChoiceField(queryset=active_people(), required=False)
     visibility = forms.ChoiceField(

@@ -87,7 +87,7 @@ def two_suspects(incident, service):
 
 
 def _verdict_form(html: str, deploy) -> str:
-    start = html.index(f'/suspects/{deploy.pk}/verdict/')
+    start = html.index(f"/suspects/{deploy.pk}/verdict/")
     form_start = html.rindex("<form", 0, start)
     return html[form_start : html.index("</form>", start)]
 
@@ -96,7 +96,9 @@ def test_the_first_button_of_a_verdict_form_keeps_the_current_verdict(
     client_for, user, incident, two_suspects
 ):
     _first, second = two_suspects
-    SuspectVerdict.objects.create(incident=incident, deploy=second, verdict="ruled_out", by=user, at=timezone.now())
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=second, verdict="ruled_out", by=user, at=timezone.now()
+    )
     html = client_for(user).get(incident.get_absolute_url()).content.decode()
     form = _verdict_form(html, second)
     first_button = re.search(r"<button[^>]*>", form).group(0)
@@ -105,8 +107,12 @@ def test_the_first_button_of_a_verdict_form_keeps_the_current_verdict(
 
 def test_a_note_submitted_with_enter_keeps_ruled_out(client_for, user, incident, two_suspects):
     first, second = two_suspects
-    SuspectVerdict.objects.create(incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now())
-    SuspectVerdict.objects.create(incident=incident, deploy=second, verdict="ruled_out", by=user, at=timezone.now())
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now()
+    )
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=second, verdict="ruled_out", by=user, at=timezone.now()
+    )
     # What the browser sends on Enter: the default (first) button's name and value.
     client_for(user).post(
         f"/incidents/{incident.pk}/suspects/{second.pk}/verdict/",
@@ -129,7 +135,9 @@ def test_a_note_without_any_verdict_yet_saves_nothing(client_for, user, incident
 
 def test_a_second_culprit_asks_for_confirmation_first(client_for, user, incident, two_suspects):
     first, second = two_suspects
-    SuspectVerdict.objects.create(incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now())
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now()
+    )
     c = client_for(user)
     url = f"/incidents/{incident.pk}/suspects/{second.pk}/verdict/"
     r = c.post(url, {"verdict": "culprit", "note": "also this"})
@@ -145,7 +153,9 @@ def test_a_second_culprit_with_htmx_shows_the_question_in_the_section(
     client_for, user, incident, two_suspects
 ):
     first, second = two_suspects
-    SuspectVerdict.objects.create(incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now())
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now()
+    )
     r = client_for(user).post(
         f"/incidents/{incident.pk}/suspects/{second.pk}/verdict/",
         {"verdict": "culprit"},
@@ -176,9 +186,7 @@ def _buttons(html: str) -> list[tuple[str, bool]]:
     ]
 
 
-def test_on_a_resolved_incident_no_backward_move_is_the_primary_button(
-    client_for, user, incident
-):
+def test_on_a_resolved_incident_no_backward_move_is_the_primary_button(client_for, user, incident):
     now = timezone.now()
     incident.status = "resolved"
     incident.mitigated_at = now - timedelta(minutes=5)
