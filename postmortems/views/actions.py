@@ -71,6 +71,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
     rows = list(page.object_list)
     for item in rows:
         item.days_overdue = days_overdue(item, today)
+        item.age_days = (today - timezone.localdate(item.created_at)).days
         item.can_reassign = action_services.can_reassign(user=request.user, item=item)
     managed = list(Team.objects.filter(manager=request.user).order_by("name"))
     context = {

@@ -215,3 +215,50 @@ def test_times_are_said_plainly_without_the_word_human(client_for, user, inciden
     assert "0m" not in html
     assert "set by a person" in html
     assert ">human<" not in html
+
+
+# --- item 11: manager gaps ------------------------------------------------------------------------
+
+
+def test_the_action_list_shows_each_items_age(client_for, user, team):
+    item = ActionItemFactory(owner=user, team=team, title="Old one")
+    type(item).objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=12))
+    html = client_for(user).get("/actions/").content.decode()
+    assert ">Age</a>" in html
+    assert "12&nbsp;days" in html
+
+
+def test_a_retros_action_items_are_links(client_for, user, team):
+    from tests.factories import RetrospectiveFactory
+
+    retro = RetrospectiveFactory(team=team)
+    item = ActionItemFactory(owner=user, team=team, retrospective=retro, title="Fix the flaky CI")
+    html = client_for(user).get(f"/retros/{retro.pk}/").content.decode()
+    assert f'<a href="{item.get_absolute_url()}">Fix the flaky CI</a>' in html
+
+
+def test_a_deploy_page_says_it_was_judged_the_culprit_and_of_which_incident(
+    client_for, user, incident, two_suspects
+):
+    first, _ = two_suspects
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now()
+    )
+    html = client_for(user).get(first.get_absolute_url()).content.decode()
+    assert "the culprit</strong> of" in html
+    assert f'href="{incident.get_absolute_url()}#suspect-{first.pk}"' in html
+
+
+def test_a_deploy_page_hides_verdicts_of_restricted_incidents_from_outsiders(
+    client_for, user, incident, two_suspects
+):
+    first, _ = two_suspects
+    incident.visibility = "restricted"
+    incident.save()
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=first, verdict="culprit", by=user, at=timezone.now()
+    )
+    outsider = UserFactory()
+    html = client_for(outsider).get(first.get_absolute_url()).content.decode()
+    assert "Judged on incidents" not in html
+    assert incident.title not in html
