@@ -1,4 +1,4 @@
-"""The main pages at a phone's size (390×844: nothing wider than the screen) and under axe-core
+"""The main pages at a phone's size (390x844: nothing wider than the screen) and under axe-core
 (no serious or critical violation). axe-core is vendored (tests/e2e/vendor/axe.min.js, from the npm
 registry) and injected by Playwright: never fetched at run time."""
 
