@@ -262,3 +262,25 @@ def test_a_deploy_page_hides_verdicts_of_restricted_incidents_from_outsiders(
     html = client_for(outsider).get(first.get_absolute_url()).content.decode()
     assert "Judged on incidents" not in html
     assert incident.title not in html
+
+
+def test_flagged_items_on_the_weekly_review_link_to_the_item_and_its_incident():
+    from django.template.loader import render_to_string
+
+    flagged = {
+        "restricted": False,
+        "id": 7,
+        "title": "Cap the pool size",
+        "team": "Identity",
+        "owner": "Carl",
+        "due_on": "2026-10-01",
+        "days_overdue": 20,
+        "incident_id": 3,
+    }
+    totals = {"opened": 1, "closed": 0, "overdue": 1, "flagged": 1}
+    html = render_to_string(
+        "postmortems/reviews/sections/_actions.html",
+        {"s": {"actions": {"by_team": [], "totals": totals, "flagged": [flagged]}}},
+    )
+    assert '<a class="list-title" href="/actions/7/">Cap the pool size</a>' in html
+    assert '<a href="/incidents/3/">incident #3</a>' in html
