@@ -10,6 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 SERVICE_PAGE_SECTIONS: list[Callable] = []
+# The deploy page, the same way: (deploy, user) → {"template", ...} or None. The learning layer adds
+# "judged a culprit of incident #N" (only for incidents the reader may see).
+DEPLOY_PAGE_SECTIONS: list[Callable] = []
+
+
+def deploy_page_sections(deploy, user) -> list[dict]:
+    return [ctx for section in DEPLOY_PAGE_SECTIONS if (ctx := section(deploy, user)) is not None]
 
 
 def service_page_sections(service, user) -> list[dict]:

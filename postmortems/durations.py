@@ -6,13 +6,15 @@ from datetime import timedelta
 
 
 def human_duration(value: timedelta | float | None) -> str:
-    """A timedelta or seconds → "2m", "1h 12m", "3d 0h"; None or negative → "—"."""
+    """A timedelta or seconds → "under a minute", "2m", "1h 12m", "3d 0h"; None or negative → "—"."""
     if value is None:
         return "—"
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if seconds < 0:
         return "—"
     minutes = round(seconds / 60)
+    if minutes == 0:
+        return "under a minute"
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)

@@ -16,6 +16,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..links import absolute_url
 from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
@@ -58,9 +59,7 @@ class DeployOut(serializers.ModelSerializer):
         return CommitOut([dc.commit for dc in obj.deploy_commits.all()], many=True).data
 
     def get_page_url(self, obj: Deploy) -> str:
-        request = self.context.get("request")
-        url = obj.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(obj.get_absolute_url())
 
 
 class CommitIn(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Deploy, Service
-from ..selectors import deploy_list
+from ..selectors import deploy_list, deploy_page_sections
 
 PERIODS = [
     ("", "Any time"),
@@ -78,6 +78,7 @@ def deploy_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "nav": "deploys",
             "deploy": deploy,
             "commits": [dc.commit for dc in deploy.deploy_commits.all()],
+            "sections": deploy_page_sections(deploy, request.user),
         },
     )
 

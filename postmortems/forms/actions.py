@@ -39,9 +39,14 @@ class ActionFilterForm(forms.Form):
     scope = forms.ChoiceField(choices=SCOPES, required=False, widget=forms.HiddenInput)
     q = forms.CharField(required=False, label="Search")
     team = forms.ModelChoiceField(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Any team",
     )
-    owner = PersonChoiceField(queryset=active_people(), to_field_name="username", required=False)
+    owner = PersonChoiceField(
+        queryset=active_people(), to_field_name="username", required=False, empty_label="Anyone"
+    )
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     type = forms.ChoiceField(choices=[("", "Any type"), *ActionItem.Type.choices], required=False)
     incident = forms.IntegerField(required=False, min_value=1, label="Incident #")
@@ -60,10 +65,11 @@ class ActionItemForm(forms.Form):
     description = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Markdown."
     )
-    owner = PersonChoiceField(queryset=active_people(), required=False)
+    owner = PersonChoiceField(queryset=active_people(), required=False, empty_label="No one yet")
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"),
         required=False,
+        empty_label="The incident's or the owner's team",
         help_text="Its manager follows the item up. Defaults to the incident's or the owner's team.",
     )
     due_on = forms.DateField(required=False, widget=DateInput, label="Due on")
@@ -107,4 +113,6 @@ class WontDoForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = PersonChoiceField(queryset=active_people(), label="New owner")
+    owner = PersonChoiceField(
+        queryset=active_people(), label="New owner", empty_label="Choose a person…"
+    )

@@ -89,7 +89,7 @@ class IncidentForm(forms.Form):
         label="Started at",
     )
     commander = PersonChoiceField(
-        queryset=active_people(), required=False, help_text="Defaults to you."
+        queryset=active_people(), required=False, help_text="Defaults to you.", empty_label="Me"
     )
     responders = PeopleChoiceField(required=False)
     visibility = forms.ChoiceField(

@@ -19,11 +19,13 @@ class DateInput(forms.DateInput):
 
 
 class RetroForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), empty_label="Choose a team…")
     name = forms.CharField(max_length=200, help_text="e.g. “Sprint 48”.")
     sprint_start = forms.DateField(widget=DateInput)
     sprint_end = forms.DateField(widget=DateInput)
-    facilitator = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    facilitator = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="No one"
+    )
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
@@ -48,7 +50,9 @@ class RetroItemForm(forms.Form):
 
 class RetroActionForm(forms.Form):
     title = forms.CharField(max_length=200, label="Action item")
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="No one yet"
+    )
     due_on = forms.DateField(widget=DateInput, required=False, label="Due")
 
     def __init__(self, *args, **kwargs):

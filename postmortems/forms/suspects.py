@@ -13,3 +13,4 @@ class VerdictForm(forms.Form):
         label="Why (optional)",
         widget=forms.TextInput(attrs={"placeholder": "e.g. the slow query is in this diff"}),
     )
+    confirm = forms.BooleanField(required=False)

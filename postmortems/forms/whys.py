@@ -51,7 +51,9 @@ class CorrectiveActionForm(forms.Form):
         label="What will be done",
         widget=forms.TextInput(attrs={"placeholder": "e.g. Cache the recently-viewed query"}),
     )
-    owner = PersonChoiceField(queryset=active_people(), label="Owner")
+    owner = PersonChoiceField(
+        queryset=active_people(), label="Owner", empty_label="Choose a person…"
+    )
     due_on = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
     type = forms.ChoiceField(choices=ActionItem.Type.choices, initial="prevent")
     estimated_hours = forms.DecimalField(

@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from metrics_link.links import absolute_url
 from metrics_link.models import Team
 
 from ..display import display_name
@@ -213,7 +214,7 @@ CSV_HEADER = [
 ]
 
 
-def csv_rows(items, *, site_url: str, today: date | None = None):
+def csv_rows(items, *, today: date | None = None):
     """Rows of the CSV export. The incident column names the incident only if the reader may
     see it (`incident_visible`); otherwise it says "restricted incident"."""
     yield CSV_HEADER
@@ -241,7 +242,7 @@ def csv_rows(items, *, site_url: str, today: date | None = None):
             timezone.localtime(item.closed_at).isoformat(timespec="seconds")
             if item.closed_at
             else "",
-            site_url + item.get_absolute_url(),
+            absolute_url(item.get_absolute_url()),
         ]
 
 

@@ -147,6 +147,20 @@ class TimelineItem:
     obj: object
 
 
+def deploy_verdicts_section(deploy, user) -> dict | None:
+    """Deploy page: what responders concluded about this deploy, for incidents the reader may see
+    (a restricted incident's verdict is not shown to outsiders, not even as a count)."""
+    visible = Incident.objects.visible_to(user)
+    verdicts = list(
+        SuspectVerdict.objects.filter(deploy=deploy, incident__in=visible)
+        .select_related("incident", "by")
+        .order_by("-at")
+    )
+    if not verdicts:
+        return None
+    return {"template": "postmortems/incident/_deploy_verdicts.html", "verdicts": verdicts}
+
+
 def service_timeline_section(service, user) -> dict | None:
     """The service's deploys and the incidents `user` may see, interleaved, newest first."""
     since = timezone.now() - timedelta(days=SERVICE_TIMELINE_DAYS)

@@ -42,11 +42,11 @@ def root_question(incident: Incident) -> str:
 
 
 def child_question(answer: str) -> str:
-    """ "Why <parent answer>?" — the parent's answer becomes the next question."""
+    """The parent's answer becomes the next question, quoted like the level-1 question: an answer is
+    a sentence or a noun phrase ("Our review guide treats config as trivial", "Too many
+    connections"), and "Why did “…” happen?" reads right with either. The team can edit it."""
     text = " ".join((answer or "").split()).rstrip(" .!?")
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        text = text[0].lower() + text[1:]
-    return f"Why {text}?" if text else "Why?"
+    return f"Why did “{text}” happen?" if text else "Why?"
 
 
 def qualifying_action(action: ActionItem) -> bool:

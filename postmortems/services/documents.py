@@ -35,6 +35,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from metrics_link.links import absolute_url, absolutize_html, absolutize_markdown
+
 from ..blameless import check_blameless, has_high
 from ..display import display_name
 from ..durations import human_duration
@@ -203,7 +205,7 @@ def _gen_summary(incident: Incident) -> str:
         return incident.summary.strip()
     services = ", ".join(s.slug for s in incident.services.all()) or "an unnamed service"
     text = f"A {incident.severity.upper()} incident affected {services}"
-    if incident.time_to_resolve:
+    if incident.time_to_resolve and incident.time_to_resolve.total_seconds() >= 60:
         text += f" for {human_duration(incident.time_to_resolve)}"
     text += f", starting {_fmt_dt(incident.started_at)}."
     if incident.impact:
@@ -271,7 +273,11 @@ def _gen_suspects(incident: Incident) -> str:
         lines.append("Responders concluded that no deploy was involved.")
         lines.append("")
     seen = set()
-    for suspect in suspects:
+    # The judged deploys and the three most suspicious: a long tail of "Not judged" says nothing.
+    shown = [
+        s for rank, s in enumerate(suspects) if rank < 3 or (s.verdict or verdicts.get(s.deploy.pk))
+    ]
+    for suspect in shown:
         deploy = suspect.deploy
         seen.add(deploy.pk)
         verdict = suspect.verdict or verdicts.get(deploy.pk)
@@ -292,6 +298,12 @@ def _gen_suspects(incident: Incident) -> str:
             f"- **{deploy.service.slug} {deploy.version}** ({deploy.environment}, "
             f"{_fmt_dt(deploy.finished_at)}) — **{verdict.get_verdict_display()}**"
             + (f". {_one_line(verdict.note)}" if verdict.note else "")
+        )
+    hidden = len(suspects) - len(shown)
+    if hidden > 0:
+        lines.append(
+            f"- _{hidden} other deploy{'s' if hidden != 1 else ''} in the window, "
+            "with lower scores, were not judged._"
         )
     if not lines:
         return "_No suspect deploys were recorded._"
@@ -770,7 +782,7 @@ def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVer
 
 
 def _version_url(version: PostmortemVersion) -> str:
-    return settings.SITE_URL + version.postmortem.get_absolute_url()
+    return absolute_url(version.postmortem.get_absolute_url())
 
 
 def publication_recipients(incident: Incident) -> list[str]:
@@ -804,6 +816,9 @@ def send_publication_email(*, version_id: int) -> int:
         "incident": incident,
         "url": _version_url(version),
         "by": _name(version.published_by),
+        # The document's own links are site paths: made absolute, they work from a mailbox.
+        "markdown": absolutize_markdown(version.markdown),
+        "body_html": absolutize_html(version.html),
     }
     subject = f"Postmortem published: {version.title}"
     if version.number > 1:

@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from metrics_link.links import absolute_url
+
 from ..display import display_name
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
@@ -203,10 +205,10 @@ def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict:
         "recipient": recipient,
         "incident_visible": visible,
         "days_overdue": days_overdue(item, today),
-        "item_url": settings.SITE_URL + item.get_absolute_url(),
-        "incident_url": settings.SITE_URL + item.incident.get_absolute_url() if visible else "",
-        "list_url": settings.SITE_URL + "/actions/",
-        "preferences_url": settings.SITE_URL + "/me/",
+        "item_url": absolute_url(item.get_absolute_url()),
+        "incident_url": absolute_url(item.incident.get_absolute_url()) if visible else "",
+        "list_url": absolute_url("/actions/"),
+        "preferences_url": absolute_url("/me/"),
     }
 
 
@@ -228,7 +230,7 @@ def render_reminder(row: ReminderSent) -> EmailMultiAlternatives | None:
 def slack_text(row: ReminderSent) -> str:
     """The Slack channel is read by many: never name a restricted incident, nor its item."""
     item = row.action_item
-    url = settings.SITE_URL + item.get_absolute_url()
+    url = absolute_url(item.get_absolute_url())
     owner = display_name(item.owner, "nobody")
     if item.incident_id and item.incident.is_restricted:
         head = "An action item of a restricted incident"
@@ -306,8 +308,8 @@ def send_digest(*, user_id: int, cutoff: datetime | None = None) -> int:
         ctx = {
             "recipient": recipient,
             "entries": entries,
-            "list_url": settings.SITE_URL + "/actions/",
-            "preferences_url": settings.SITE_URL + "/me/",
+            "list_url": absolute_url("/actions/"),
+            "preferences_url": absolute_url("/me/"),
         }
         templated_email(
             subject=f"Your action items today: {len(live)} need attention",

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from metrics_link.links import absolutize_html, site_url
 from metrics_link.models import Team
 
 from .. import reviews_metrics as rm
@@ -101,14 +102,14 @@ def mail_weekly_review(*, review_id: int) -> bool:
         review = WeeklyReview.objects.select_for_update().get(pk=review_id)
         if review.mailed_at is not None or not review.published:
             return False
-        ctx = {"s": review.snapshot, "review": review, "site_url": settings.SITE_URL}
+        ctx = {"s": review.snapshot, "review": review, "site_url": site_url()}
         html = render_to_string("postmortems/reviews/email.html", ctx)
         templated_email(
             subject=f"Weekly review {review.iso_week}: " + review.snapshot["summary"][0],
             template="postmortems/reviews/email",
             context=ctx,
             to=[settings.ALL_STAFF_EMAIL],
-            html=html.replace('href="/', f'href="{settings.SITE_URL}/'),
+            html=absolutize_html(html),
         ).send()
         review.mailed_at = timezone.now()
         review.save(update_fields=["mailed_at"])

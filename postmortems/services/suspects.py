@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from metrics_link.models import Deploy
-from metrics_link.selectors import SERVICE_PAGE_SECTIONS
+from metrics_link.selectors import DEPLOY_PAGE_SECTIONS, SERVICE_PAGE_SECTIONS
 from metrics_link.signals import deploy_recorded
 
 from ..display import display_name
@@ -208,7 +208,7 @@ def on_deploy_recorded(sender, deploy_id: int, **kwargs) -> None:
 
 def connect() -> None:
     """Register this feature's hooks (signal receivers, close gates, home panels...). Called once at app ready."""
-    from ..selectors.suspects import service_timeline_section
+    from ..selectors.suspects import deploy_verdicts_section, service_timeline_section
 
     deploy_recorded.connect(on_deploy_recorded, dispatch_uid="postmortems.suspects.deploy_recorded")
     for hooks in (incident_services.ON_OPENED, incident_services.ON_START_CHANGED):
@@ -216,3 +216,5 @@ def connect() -> None:
             hooks.append(add_window_deploys_to_timeline)
     if service_timeline_section not in SERVICE_PAGE_SECTIONS:
         SERVICE_PAGE_SECTIONS.append(service_timeline_section)
+    if deploy_verdicts_section not in DEPLOY_PAGE_SECTIONS:
+        DEPLOY_PAGE_SECTIONS.append(deploy_verdicts_section)

@@ -4,8 +4,8 @@ bulk reassign, the manager view per team, and the iCal feed. Thin: selectors rea
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from metrics_link.charts import Bar, bar_chart
+from metrics_link.links import absolute_url, site_url
 from metrics_link.models import Team
 from metrics_link.redirects import safe_next
 
@@ -72,6 +73,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
     rows = list(page.object_list)
     for item in rows:
         item.days_overdue = days_overdue(item, today)
+        item.age_days = (today - timezone.localdate(item.created_at)).days
         item.can_reassign = action_services.can_reassign(user=request.user, item=item)
     managed = list(Team.objects.filter(manager=request.user).order_by("name"))
     context = {
@@ -96,7 +98,7 @@ class _Echo:
 
 def _csv_response(items, today) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    rows = csv_rows(items.iterator(chunk_size=500), site_url=settings.SITE_URL, today=today)
+    rows = csv_rows(items.iterator(chunk_size=500), today=today)
     response = StreamingHttpResponse(
         (writer.writerow(safe_row(row)) for row in rows), content_type="text/csv; charset=utf-8"
     )
@@ -356,11 +358,11 @@ def actions_ics(request: HttpRequest, token: str) -> HttpResponse:
                 if item.incident_visible
                 else "From a restricted incident."
             )
-        url = settings.SITE_URL + item.get_absolute_url()
+        url = absolute_url(item.get_absolute_url())
         lines.append(url)
         events.append(
             ical.AllDayEvent(
-                uid=f"action-item-{item.pk}@{request.get_host().split(':')[0]}",
+                uid=f"action-item-{item.pk}@{urlsplit(site_url()).hostname}",
                 day=item.due_on,
                 summary=f"Due: {item.title}",
                 description="\n".join(lines),

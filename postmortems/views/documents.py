@@ -10,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_POST
 
+from metrics_link.links import absolute_url
 from metrics_link.models import Service, Team
 
 from ..display import display_name
@@ -323,7 +325,10 @@ class PostmortemFeed(Feed):
         return user_for_feed_token(token)
 
     def link(self, user):
-        return "/postmortems/"
+        return absolute_url("/postmortems/")
+
+    def feed_url(self, user):
+        return absolute_url(reverse("postmortems:postmortem-feed", args=[user.feed_token.token]))
 
     def items(self, user):
         return sel.feed_versions(user)
@@ -332,7 +337,7 @@ class PostmortemFeed(Feed):
         return f"#{item.postmortem.incident_id} {item.title}"
 
     def item_link(self, item):
-        return item.postmortem.get_absolute_url()
+        return absolute_url(item.postmortem.get_absolute_url())
 
     def item_guid(self, item):
         return f"postmortem-{item.postmortem.incident_id}-v{item.number}"

@@ -63,6 +63,25 @@ def incident_create(request: HttpRequest) -> HttpResponse:
     return render(request, "postmortems/incident_form.html", {"nav": "incidents", "form": form})
 
 
+LIFECYCLE = ["investigating", "mitigated", "resolved", "closed"]
+
+
+def status_moves(current: str) -> list[dict]:
+    """The status buttons in lifecycle order: the next step forward is the primary one; moves
+    backwards come after it, labelled as going back. "closed" has its own form (a reason)."""
+    here = LIFECYCLE.index(current)
+    allowed = incident_services.TRANSITIONS[current]
+    forward = [s for s in LIFECYCLE[here + 1 :] if s in allowed and s != "closed"]
+    backward = [s for s in reversed(LIFECYCLE[:here]) if s in allowed]
+    moves = [
+        {"to": to, "label": to.capitalize(), "primary": i == 0} for i, to in enumerate(forward)
+    ]
+    for to in backward:
+        label = "Reopen" if current == "closed" else f"Back to {to}"
+        moves.append({"to": to, "label": label, "primary": False})
+    return moves
+
+
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     sections = incident_sections(incident, request.user)
@@ -76,6 +95,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "side_sections": [(s, c) for s, c in sections if s.column == "side"],
             "status_form": StatusForm(),
             "next_statuses": sorted(incident_services.TRANSITIONS[incident.status]),
+            "status_moves": status_moves(incident.status),
         },
     )
 

@@ -5,18 +5,58 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from metrics_link.links import absolute_url
+
 from ..services import accounts
+
+FEEDS = [
+    (
+        "postmortems",
+        "Published postmortems",
+        "Atom",
+        "postmortems.atom",
+        "Every postmortem when it is published (and each new version). Paste the address into your "
+        "feed reader (Feedly, Thunderbird, Outlook, NetNewsWire…).",
+    ),
+    (
+        "reviews",
+        "Weekly business reviews",
+        "Atom",
+        "reviews.atom",
+        "The weekly review every Monday: incidents, recovery, delivery, business metrics, actions.",
+    ),
+    (
+        "actions",
+        "My action items' due dates",
+        "iCal",
+        "actions.ics",
+        "Your open action items as all-day events on their due dates. In Google Calendar: Other "
+        "calendars → From URL; in Outlook: Add calendar → Subscribe from web.",
+    ),
+]
+
+
+def _feeds(user) -> list[dict]:
+    token = accounts.get_feed_token(user=user)
+    base = absolute_url(f"/feeds/{token.token}/")
+    return [
+        {"key": key, "label": label, "kind": kind, "url": base + path, "help": text}
+        for key, label, kind, path, text in FEEDS
+    ]
+
+
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """Feeds open as raw XML in a browser: this page says what each is and gives the URL to copy."""
+    return render(
+        request,
+        "postmortems/subscribe.html",
+        {"feeds": _feeds(request.user), "chosen": request.GET.get("feed", ""), "nav": ""},
+    )
 
 
 def me(request: HttpRequest) -> HttpResponse:
-    token = accounts.get_feed_token(user=request.user)
     profile = accounts.get_profile(user=request.user)
-    base = request.build_absolute_uri(f"/feeds/{token.token}/")
-    feeds = [
-        ("Published postmortems (Atom)", base + "postmortems.atom"),
-        ("Weekly business reviews (Atom)", base + "reviews.atom"),
-        ("My action items' due dates (iCal)", base + "actions.ics"),
-    ]
+    feeds = [(f"{f['label']} ({f['kind']})", f["url"]) for f in _feeds(request.user)]
     return render(request, "postmortems/me.html", {"feeds": feeds, "profile": profile, "nav": ""})
 
 

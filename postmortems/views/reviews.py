@@ -14,6 +14,8 @@ from django.utils import feedgenerator
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from metrics_link.links import absolute_url
+
 from ..forms.reviews import RecurrenceDecisionForm, RetroActionForm, RetroForm, RetroItemForm
 from ..models import RetroItem
 from ..selectors import reviews as sel
@@ -64,12 +66,12 @@ def review_feed(request: HttpRequest, token: str) -> HttpResponse:
     user_for_feed_token(token)  # 404 for an unknown token; reviews are for all staff
     feed = feedgenerator.Atom1Feed(
         title="Weekly business reviews",
-        link=request.build_absolute_uri(reverse("postmortems:review-list")),
+        link=absolute_url(reverse("postmortems:review-list")),
         description="Every Monday: incidents, recovery, delivery, business, actions, fixes.",
         language="en",
     )
     for review in sel.review_list()[:30]:
-        link = request.build_absolute_uri(review.get_absolute_url())
+        link = absolute_url(review.get_absolute_url())
         feed.add_item(
             title=f"Weekly review {review.iso_week}",
             link=link,

@@ -15,17 +15,21 @@ from django.views.decorators.http import require_POST
 from metrics_link.models import Deploy
 
 from ..forms.suspects import VerdictForm
+from ..models import SuspectVerdict
 from ..selectors.incidents import get_incident_for
 from ..selectors.suspects import suspects_section
 from ..services import suspects as suspect_services
 from .utils import error_text
 
 
-def _respond(request: HttpRequest, incident, error: str = "", success: str = "") -> HttpResponse:
+def _respond(
+    request: HttpRequest, incident, error: str = "", success: str = "", confirm=None
+) -> HttpResponse:
     if request.htmx:
         incident = get_incident_for(request.user, incident.pk)
         ctx = suspects_section(incident, request.user)
         ctx["error"] = error
+        ctx["confirm"] = confirm
         return render(
             request,
             "postmortems/incident/_suspects.html",
@@ -39,13 +43,38 @@ def _respond(request: HttpRequest, incident, error: str = "", success: str = "")
     return redirect(incident.get_absolute_url() + "#suspects")
 
 
+CHOOSE_VERDICT = "Choose culprit, contributing or ruled out (the note is saved with a verdict)."
+
+
 @require_POST
 def set_verdict(request: HttpRequest, pk: int, deploy_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     deploy = get_object_or_404(Deploy.objects.select_related("service"), pk=deploy_id)
     form = VerdictForm(request.POST)
     if not form.is_valid():
-        return _respond(request, incident, error="Choose culprit, contributing or ruled out.")
+        return _respond(request, incident, error=CHOOSE_VERDICT)
+    if form.cleaned_data["verdict"] == SuspectVerdict.Verdict.CULPRIT and not form.cleaned_data.get(
+        "confirm"
+    ):
+        others = list(
+            SuspectVerdict.objects.filter(incident=incident, verdict=SuspectVerdict.Verdict.CULPRIT)
+            .exclude(deploy=deploy)
+            .select_related("deploy__service")
+        )
+        if others:
+            # A second culprit is rare and was once made by accident: ask before saving it.
+            confirm = {
+                "deploy": deploy,
+                "others": [v.deploy for v in others],
+                "note": form.cleaned_data.get("note") or "",
+            }
+            if request.htmx:
+                return _respond(request, incident, confirm=confirm)
+            return render(
+                request,
+                "postmortems/incident/confirm_culprit.html",
+                {"nav": "incidents", "incident": incident, "confirm": confirm},
+            )
     try:
         suspect_services.set_verdict(
             incident=incident,

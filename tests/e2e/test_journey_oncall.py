@@ -102,9 +102,8 @@ def test_on_call_files_judges_suspects_notes_mitigates_and_resolves(signed_in, l
     assert incident.mitigated_at and incident.resolved_at
     assert TimelineEntry.objects.filter(incident=incident, body__contains="Rolled back").exists()
     assert SuspectVerdict.objects.get(incident=incident, deploy=culprit).verdict == "culprit"
-    if verdict_after_enter != "ruled_out":
-        # Issue 16 bug 2 (another branch fixes it): Enter in the note submits the first button.
-        pytest.xfail(f"Enter in the verdict note turned 'ruled out' into {verdict_after_enter!r}")
+    # Issue 16 bug 2: Enter in the note keeps the chosen verdict.
+    assert verdict_after_enter == "ruled_out"
 
 
 def test_a_fresh_install_files_its_first_incident_typing_a_new_service(

@@ -10,6 +10,8 @@ from postmortems.durations import human_duration
     [
         (None, "—"),
         (-5, "—"),
+        (0, "under a minute"),
+        (20, "under a minute"),
         (90, "2m"),
         (timedelta(minutes=52), "52m"),
         (timedelta(hours=2, minutes=10), "2h 10m"),

@@ -60,7 +60,7 @@ def test_posting_a_node_creates_it_below_its_parent(api, incident, user):
     body = reply.json()
     assert (body["level"], body["question"], body["parent"]) == (
         2,
-        "Why too many connections?",
+        "Why did “Too many connections” happen?",
         root.pk,
     )
     assert reply["ETag"] == f'"{body["id"]}-1"'

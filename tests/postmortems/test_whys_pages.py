@@ -39,7 +39,7 @@ def test_a_full_step_goes_one_level_deeper_without_javascript(client_for, user, 
     assert reply.status_code == 302
     assert reply.url.endswith(f"?add={node.pk}#prompt")
     page = client.get(reply.url)
-    assert "Why too many connections?" in page.content.decode()
+    assert "Why did “Too many connections” happen?" in page.content.decode()
     reply = client.post(
         url(incident, "whys-add"),
         {"answer": "Slow queries on the master", "parent": node.pk, "step": "branch"},

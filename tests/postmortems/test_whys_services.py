@@ -62,7 +62,7 @@ def test_a_child_asks_why_of_its_parents_answer_one_level_deeper(incident, user)
     )
     child = svc.add_why(incident=incident, author=user, parent=parent, answer="Slow queries")
     assert child.level == 2
-    assert child.question == "Why the master ran out of connections?"
+    assert child.question == "Why did “The master ran out of connections” happen?"
 
 
 def test_the_suggested_question_can_be_replaced(incident, user):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
+from ...links import absolute_url
 from ...models import Deploy
 from ...services.deploys import record_deploy
 
@@ -59,10 +59,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         deploy = result.deploy
-        site = getattr(settings, "SITE_URL", "").rstrip("/")
         verb = "Recorded" if result.created else "Already recorded"
         self.stdout.write(
             f"{verb} deploy {deploy.pk}: {deploy.service.slug} {deploy.version} → "
             f"{deploy.environment} ({deploy.deploy_commits.count()} commits)\n"
-            f"{site}{deploy.get_absolute_url()}"
+            f"{absolute_url(deploy.get_absolute_url())}"
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
+
+from metrics_link.links import absolute_url
 
 from ...models import Incident
 from ...services.incidents import open_incident
@@ -63,4 +64,4 @@ class Command(BaseCommand):
                 if hasattr(exc, "error_dict")
                 else "; ".join(exc.messages)
             ) from exc
-        self.stdout.write(f"{settings.SITE_URL}{incident.get_absolute_url()}")
+        self.stdout.write(absolute_url(incident.get_absolute_url()))

@@ -20,4 +20,13 @@
       if (event.target.form.requestSubmit) event.target.form.requestSubmit(); else event.target.form.submit();
     }
   });
+  // "Copy" buttons next to read-only addresses (subscribe page); hidden without JavaScript.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () { button.textContent = "Copied"; });
+    });
+  });
 })();
