@@ -58,7 +58,7 @@ def claim(request: HttpRequest, slug: str) -> HttpResponse:
     if team is None:
         messages.error(request, "Choose one of your teams to claim this service.")
     else:
-        claim_service(service=service, team=team)
+        claim_service(service=service, team=team, by=request.user)
         messages.success(request, f"{service.slug} now belongs to {team.name}.")
     return redirect(request.POST.get("next") or service.get_absolute_url())
 

@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .. import permissions as perms
 from ..blameless import check_blameless, has_high
 from ..display import display_name
 from ..durations import human_duration
@@ -326,6 +327,7 @@ def generate_draft(*, incident: Incident, by) -> Postmortem:
     existing = Postmortem.objects.filter(incident=incident).first()
     if existing is not None:
         return existing
+    perms.require_incident_editor(by, incident)
     get_default_template()
     sections = {key: "" for key, _ in SECTIONS}
     for key, generate in GENERATORS.items():
@@ -353,12 +355,19 @@ def _locked(postmortem: Postmortem) -> Postmortem:
     return Postmortem.objects.select_for_update().get(pk=postmortem.pk)
 
 
+def _editable(postmortem: Postmortem, by) -> Postmortem:
+    """The locked row, if `by` may edit the draft (postmortems.permissions)."""
+    pm = _locked(postmortem)
+    perms.require(perms.can_edit_postmortem(by, pm), perms.incident_refusal(pm.incident))
+    return pm
+
+
 @transaction.atomic
 def edit_section(*, postmortem: Postmortem, key: str, text: str, by) -> Postmortem:
     """Replace one section's Markdown. A generated section edited by hand is marked as team text;
     saving it empty hands it back to the generator."""
     _check_key(key)
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     text = (text or "").replace("\r\n", "\n").strip()
     if text == (pm.sections.get(key) or "").strip():
         return pm
@@ -384,7 +393,7 @@ def regenerate_section(*, postmortem: Postmortem, key: str, by) -> Postmortem:
     _check_key(key)
     if key not in GENERATED_KEYS:
         raise ServiceError(f"“{SECTION_TITLES[key]}” is written by the team, not generated.")
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     if key in pm.edited_sections:
         raise ServiceError(TEAM_TEXT_KEPT.format(title=SECTION_TITLES[key]))
     fresh = GENERATORS[key](pm.incident)
@@ -400,7 +409,7 @@ def regenerate_section(*, postmortem: Postmortem, key: str, by) -> Postmortem:
 @transaction.atomic
 def regenerate_draft(*, postmortem: Postmortem, by) -> tuple[Postmortem, list[str]]:
     """Regenerate every generated section the team has not edited; returns the keys kept."""
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     kept = [k for k in GENERATORS if k in pm.edited_sections]
     fresh = {k: g(pm.incident) for k, g in GENERATORS.items() if k not in pm.edited_sections}
     if any(pm.sections.get(k) != v for k, v in fresh.items()):
@@ -413,9 +422,12 @@ def regenerate_draft(*, postmortem: Postmortem, by) -> tuple[Postmortem, list[st
 
 @transaction.atomic
 def set_reviewers(*, postmortem: Postmortem, reviewers: Iterable, by) -> Postmortem:
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     reviewers = list(reviewers)
     pm.reviewers.set(reviewers)
+    if pm.incident.visibility == Incident.Visibility.RESTRICTED:
+        # Naming a reviewer on a restricted incident makes them one of its people (ARCHITECTURE).
+        pm.incident.responders.add(*reviewers)
     names = ", ".join(_name(u) for u in reviewers) or "nobody"
     _event(pm, PostmortemEvent.Kind.REVIEWERS, by, comment=names)
     return pm
@@ -423,7 +435,7 @@ def set_reviewers(*, postmortem: Postmortem, reviewers: Iterable, by) -> Postmor
 
 @transaction.atomic
 def submit_for_review(*, postmortem: Postmortem, by, override_reason: str = "") -> Postmortem:
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     if pm.status != Postmortem.Status.DRAFT:
         raise ServiceError(ONLY_DRAFT_SUBMITS.format(status=pm.get_status_display().lower()))
     if not (pm.sections.get("summary") or "").strip():
@@ -458,8 +470,7 @@ def submit_for_review(*, postmortem: Postmortem, by, override_reason: str = "") 
 def _review_guard(pm: Postmortem, by) -> None:
     if pm.status != Postmortem.Status.IN_REVIEW:
         raise ServiceError(NOT_IN_REVIEW)
-    if not pm.reviewers.filter(pk=by.pk).exists():
-        raise ServiceError(NOT_A_REVIEWER)
+    perms.require(perms.can_approve_postmortem(by, pm), NOT_A_REVIEWER)
 
 
 def approvals_in_round(pm: Postmortem) -> set[int]:
@@ -516,7 +527,7 @@ def _update_search_vector(version: PostmortemVersion) -> None:
 def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVersion:
     """Freeze the draft as the next immutable version. `notify=False` (demo seeding, backfills)
     skips the email and Slack message."""
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     incident = pm.incident
     if pm.status != Postmortem.Status.IN_REVIEW:
         raise ServiceError("Submit the postmortem for review before publishing it.")

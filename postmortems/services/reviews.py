@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from metrics_link.models import Team
 
+from .. import permissions as perms
 from .. import reviews_metrics as rm
 from ..models import (
     ActionItem,
@@ -141,6 +142,7 @@ def decide_recurrence(
 
     The caller got both incidents through the visibility accessor; the pair must be a stored
     suggestion or a current candidate."""
+    perms.require_incident_editor(by, incident)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError({"reason": [REASON_REQUIRED]})
@@ -166,8 +168,7 @@ def decide_recurrence(
 
 
 def _require_member(user, *, retro: Retrospective | None = None, team: Team | None = None):
-    if not review_selectors.can_edit_retro(user, retro=retro, team=team):
-        raise ServiceError(NOT_A_TEAM_MEMBER)
+    perms.require(perms.can_edit_retro(user, retro=retro, team=team), NOT_A_TEAM_MEMBER)
 
 
 def _check_dates(sprint_start, sprint_end):

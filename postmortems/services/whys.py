@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import permissions as perms
 from ..display import display_name
 from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as why_selectors
@@ -46,6 +47,7 @@ EDITABLE = {
     "stop_reason",
 }
 MAX_TEXT = 5000
+VERSION_REQUIRED = "Reload the tree: the form did not say which version of this cause it edits."
 
 
 class StaleVersion(ServiceError):
@@ -108,6 +110,7 @@ def add_why(
     evidence_links: list[str] | None = None,
 ) -> WhyNode:
     """Add a cause. Level 1 answers "Why did <impact> happen?"; a child answers "Why <parent>?"."""
+    perms.require(perms.can_edit_why(author, incident), perms.incident_refusal(incident))
     errors: dict[str, list[str]] = {}
     answer = _text(answer, "answer")
     if not answer:
@@ -146,6 +149,9 @@ def add_why(
 
 def _conditional_update(*, node: WhyNode, expected_version: int, by, **values: Any) -> WhyNode:
     """Apply `values` only if the node is still at `expected_version` (see the module docstring)."""
+    perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise ServiceError({"version": [VERSION_REQUIRED]}, code="version_required")
     now = timezone.now()
     applied = WhyNode.objects.filter(pk=node.pk, version=expected_version, is_deleted=False).update(
         **values, version=F("version") + 1, updated_by=by, updated_at=now
@@ -248,6 +254,7 @@ def add_corrective_action(
     at: datetime | None = None,
 ) -> ActionItem:
     """Commit to a corrective measure for this cause (an action item in the shared tracker)."""
+    perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
     if node.is_deleted or WhyNode.objects.filter(pk=node.pk, is_deleted=True).exists():
         raise ServiceError(PARENT_DELETED)
     return create_action_item(
