@@ -218,6 +218,7 @@ def test_when_all_alerts_resolve_the_page_suggests_mitigated_and_people_decide(r
     assert all_alerts_resolved(incident)
     assert incident.status == "investigating"  # nothing moved by itself
     assert impact_section(incident, user)["suggest_mitigated"] is True
+    incident.responders.add(user)
     change_status(incident=incident, to="mitigated", by=user)
     incident.refresh_from_db()
     assert impact_section(incident, user)["suggest_mitigated"] is False
