@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-NOT_SERVICE_TEAM = "Only members and the manager of {team}, or an administrator, can change {service}."
+NOT_SERVICE_TEAM = (
+    "Only members and the manager of {team}, or an administrator, can change {service}."
+)
 UNCLAIMED_SERVICE = "{service} has no team yet: claim it for one of your teams first."
 NOT_CLAIMING_MEMBER = "Only a member of {team} can claim {service} for it."
 NOT_SERIES_TEAM = "Only the team of {service}, or an administrator, can change {series}'s settings."

@@ -29,6 +29,10 @@ def _no_visible_api_tokens() -> None:
         fields = ("user", "created")
         readonly_fields = ("user", "created")
 
+    # A token's str() is its key (page titles, breadcrumbs, history): name its owner instead.
+    # TokenProxy exists only for this admin, so DRF's own Token keeps its behaviour.
+    TokenProxy.__str__ = lambda self: f"API token of {self.user}"  # type: ignore[method-assign]
+
     if admin.site.is_registered(TokenProxy):
         admin.site.unregister(TokenProxy)
     admin.site.register(TokenProxy, KeylessTokenAdmin)

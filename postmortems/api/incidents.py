@@ -250,7 +250,11 @@ class IncidentDetail(generics.GenericAPIView):
         services = v.pop("services", None)
         responders = v.pop("responders", None)
         duplicate_of = get_incident_for(request.user, duplicate_id) if duplicate_id else None
-        if to and to != incident.status and to not in incident_services.TRANSITIONS[incident.status]:
+        if (
+            to
+            and to != incident.status
+            and to not in incident_services.TRANSITIONS[incident.status]
+        ):
             raise serializers.ValidationError(
                 {
                     "status": [

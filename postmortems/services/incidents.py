@@ -118,7 +118,11 @@ def field_errors(values: dict[str, Any]) -> dict[str, list[str]]:
         if person is not None and not (hasattr(person, "is_active") and person.pk):
             errors[field] = [NOT_A_PERSON]
     for field, _label in _TIME_FIELDS:
-        if field in values and values[field] is not None and not isinstance(values[field], datetime):
+        if (
+            field in values
+            and values[field] is not None
+            and not isinstance(values[field], datetime)
+        ):
             errors[field] = ["Give a date and time."]
     return errors
 
@@ -463,9 +467,7 @@ JOINED = "{who} joined as a responder."
 def join_incident(*, incident: Incident, by) -> Incident:
     """Join as a responder (anyone who can read the incident); the timeline says so. Joining
     twice changes nothing."""
-    perms.require(
-        perms.can_join_incident(by, incident), perms.CANNOT_JOIN.format(pk=incident.pk)
-    )
+    perms.require(perms.can_join_incident(by, incident), perms.CANNOT_JOIN.format(pk=incident.pk))
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if perms.is_incident_person(by, incident):
         return incident
