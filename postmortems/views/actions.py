@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from metrics_link.charts import Bar, bar_chart
 from metrics_link.models import Team
 
-from .. import ical
+from .. import ical, permissions
 from ..display import display_name
 from ..forms import ActionFilterForm, ActionItemForm, CompleteForm, ReassignForm, WontDoForm
 from ..selectors.actions import (
@@ -167,6 +167,8 @@ EDIT_FIELDS = action_services.EDITABLE_FIELDS
 
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_action_item_for(request.user, pk)
+    if request.method == "POST":  # refuse before validating: 403 with the reason, not a form
+        permissions.require_action_item_editor(request.user, item)
     initial = {f: getattr(item, f) for f in EDIT_FIELDS}
     form = ActionItemForm(request.POST or None, initial=initial)
     del form.fields["incident"]

@@ -84,6 +84,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
+    if request.method == "POST":  # refuse before validating: 403 with the reason, not a form
+        perms.require_incident_editor(request.user, incident)
     form = IncidentEditForm(request.POST or None, instance=incident)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
