@@ -119,7 +119,9 @@ def update_service(*, service: Service, by=None, **changes) -> Service:
     """Edit a service: its team's members and manager, superusers. Moving it to a team (or
     claiming it) also needs membership of that team."""
     changes = _check_fields(changes)
-    service = Service.objects.select_for_update().select_related("team").get(pk=service.pk)
+    service = (
+        Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
+    )
     new_team = changes.get("team", service.team)
     if "team" in changes and new_team is not None and service.team_id != new_team.pk:
         perms.require(
@@ -140,7 +142,9 @@ def update_service(*, service: Service, by=None, **changes) -> Service:
 def claim_service(*, service: Service, team: Team, by=None) -> Service:
     """Give a service to `team`: a member of that team (and, for a service that already has a
     team, someone who may edit it)."""
-    service = Service.objects.select_for_update().select_related("team").get(pk=service.pk)
+    service = (
+        Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
+    )
     perms.require(
         perms.can_claim_service(by, service, team), perms.service_refusal(by, service, team)
     )

@@ -147,7 +147,9 @@ def _locked(item: ActionItem, by=None, *, check: bool = True) -> ActionItem:
     checks below see the committed status, not the one the page was rendered with. Then ask
     who may change it (postmortems.permissions)."""
     fresh = (
-        ActionItem.objects.select_for_update().select_related("team", "incident").get(pk=item.pk)
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("team", "incident")
+        .get(pk=item.pk)
     )
     if check:
         perms.require_action_item_editor(by, fresh)
