@@ -63,6 +63,7 @@ OVERRIDE_REQUIRED = (
 )
 NOT_IN_REVIEW = "The postmortem is not in review."
 NOT_A_REVIEWER = "Only the named reviewers can approve or request changes."
+MAX_SECTION = 100_000
 COMMENT_REQUIRED = "Say what should change: the authors read your comment."
 APPROVALS_MISSING = "A {sev} postmortem needs {need} approval{s} before publishing; it has {have}."
 EMPTY_DOCUMENT = "Write at least the summary before submitting."
@@ -369,6 +370,8 @@ def edit_section(*, postmortem: Postmortem, key: str, text: str, by) -> Postmort
     _check_key(key)
     pm = _editable(postmortem, by)
     text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_SECTION:
+        raise ServiceError({"text": [f"Keep a section under {MAX_SECTION:,} characters."]})
     if text == (pm.sections.get(key) or "").strip():
         return pm
     _reopen_if_published(pm, by)

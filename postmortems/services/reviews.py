@@ -167,6 +167,10 @@ def decide_recurrence(
 # --------------------------------------------------------------------------- retrospectives
 
 
+MAX_NAME = 200
+MAX_ITEM = 5000
+
+
 def _require_member(user, *, retro: Retrospective | None = None, team: Team | None = None):
     perms.require(perms.can_edit_retro(user, retro=retro, team=team), NOT_A_TEAM_MEMBER)
 
@@ -191,6 +195,8 @@ def create_retrospective(
     name = (name or "").strip()
     if not name:
         raise ServiceError({"name": ["Name the retrospective, e.g. “Sprint 48”."]})
+    if len(name) > MAX_NAME:
+        raise ServiceError({"name": [f"Keep the name under {MAX_NAME} characters."]})
     _check_dates(sprint_start, sprint_end)
     return Retrospective.objects.create(
         team=team,
@@ -211,8 +217,10 @@ def update_retrospective(*, retro: Retrospective, by, **fields) -> Retrospective
         if key not in allowed:
             raise ServiceError(f"Unknown field {key}.")
         setattr(retro, key, value)
-    if not retro.name.strip():
+    if not isinstance(retro.name, str) or not retro.name.strip():
         raise ServiceError({"name": ["Name the retrospective."]})
+    if len(retro.name) > MAX_NAME:
+        raise ServiceError({"name": [f"Keep the name under {MAX_NAME} characters."]})
     _check_dates(retro.sprint_start, retro.sprint_end)
     retro.save()
     return retro
@@ -226,6 +234,8 @@ def add_retro_item(*, retro: Retrospective, column: str, text: str, author) -> R
     text = (text or "").strip()
     if not text:
         raise ServiceError({"text": ["Write the item."]})
+    if len(text) > MAX_ITEM:
+        raise ServiceError({"text": [f"Keep it under {MAX_ITEM} characters."]})
     return RetroItem.objects.create(retrospective=retro, column=column, text=text, author=author)
 
 
