@@ -61,6 +61,15 @@ class StaleVersion(ServiceError):
         super().__init__(STALE.format(who=self.changed_by, when=when), code="stale")
 
 
+class VersionMissing(StaleVersion):
+    """A page form that did not say which version it edits (the API's 428): shown like a stale
+    form, with the current text beside the person's own."""
+
+    def __init__(self, node: WhyNode):
+        super().__init__(node)
+        ServiceError.__init__(self, VERSION_REQUIRED, code="version_required")
+
+
 def _who(user) -> str:
     return display_name(user)
 

@@ -200,7 +200,7 @@ def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
             if data.get("version") is None:
                 # Like the API's 428: a form that does not say which version it edits could
                 # overwrite anything; show the current text beside the person's own.
-                raise svc.StaleVersion(node)
+                raise svc.VersionMissing(node)
             if changes:
                 node = svc.update_why(
                     node=node, expected_version=data["version"], by=request.user, **changes
@@ -211,8 +211,9 @@ def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
             # Keep the user's text; the next save (at the current version) replaces theirs.
             form = WhyForm({**request.POST.dict(), "version": exc.current_version})
             form.is_valid()
+            code = 428 if isinstance(exc, svc.VersionMissing) else 409
             return _session(
-                request, incident, form=form, stale=exc, status=_fail_status(request, 409)
+                request, incident, form=form, stale=exc, status=_fail_status(request, code)
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

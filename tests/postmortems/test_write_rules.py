@@ -387,3 +387,27 @@ def test_every_predicate_lets_the_product_itself_write(db):
     assert perms.can_change_visibility(None, incident)
     assert perms.can_edit_action_item(None, item)
     assert get_user_model().objects.filter(is_superuser=True).count() == 0
+
+
+def test_staff_outside_the_owning_team_cannot_change_a_service_in_the_admin(db, client_for):
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_service", "change_service"])
+    )
+    service = ServiceFactory(repositories=["acme/shop"])
+    history = service.history.count()
+    client = client_for(staff)
+    url = f"/admin/metrics_link/service/{service.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()  # read-only for them
+    data = {"slug": service.slug, "name": "Mine", "repositories": '["evil/shop"]', "claimed": "on"}
+    assert client.post(url, data).status_code == 403
+    service.refresh_from_db()
+    assert service.name != "Mine"
+    assert service.repositories == ["acme/shop"]
+    assert service.history.count() == history
+    service.team.members.add(staff)
+    assert 'name="_save"' in client.get(url).content.decode()
