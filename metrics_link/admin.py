@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import permissions
 from .models import Alert, Commit, Deploy, MetricSeries, Service, Team, WebhookDelivery
+from .services.catalog import SERVICE_FIELDS, update_service
 from .services.webhooks import reprocess_deliveries
 
 
@@ -26,9 +28,24 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(SimpleHistoryAdmin):
+    """Edits go through the catalog service, so the admin follows the same write rules
+    (metrics_link.permissions): staff outside the owning team see the service read-only."""
+
     list_display = ["slug", "name", "team", "claimed"]
     list_filter = ["claimed", "team"]
     search_fields = ["slug", "name"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or permissions.can_edit_service(request.user, obj))
+
+    def save_model(self, request, obj, form, change):
+        values = {f: form.cleaned_data[f] for f in form.changed_data if f in SERVICE_FIELDS}
+        if change:
+            update_service(service=obj, by=request.user, **values)
+            obj.refresh_from_db()
+        else:
+            super().save_model(request, obj, form, change)
 
 
 class DeployCommitInline(admin.TabularInline):
@@ -111,3 +128,7 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class MetricSeriesAdmin(admin.ModelAdmin):
     list_display = ["name", "label", "kind", "unit", "service"]
     list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or permissions.can_edit_metric_series(request.user, obj))

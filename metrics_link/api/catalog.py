@@ -58,7 +58,7 @@ class ServiceListCreate(generics.ListCreateAPIView):
 
     @transaction.atomic
     def perform_create(self, serializer):
-        serializer.instance = create_service(**serializer.validated_data)
+        serializer.instance = create_service(**serializer.validated_data, by=self.request.user)
 
 
 @extend_schema_view(
@@ -73,7 +73,7 @@ class ServiceDetail(generics.RetrieveUpdateAPIView):
 
     def perform_update(self, serializer):
         serializer.instance = update_service(
-            service=serializer.instance, **serializer.validated_data
+            service=serializer.instance, by=self.request.user, **serializer.validated_data
         )
 
 

@@ -127,7 +127,7 @@ class ActionItemAdmin(VisibleItemsMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHis
     def get_exclude(self, request, obj=None):
         # Owners and managers may see an item of a restricted incident, never the incident itself.
         if request.user.is_superuser:
-            return super().get_exclude(request, obj)
+            return list(super().get_exclude(request, obj) or [])
         return ["incident", "why_node"]
 
     def get_fields(self, request, obj=None):
@@ -153,6 +153,20 @@ class ActionItemAdmin(VisibleItemsMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHis
         return f"#{obj.incident_id} (restricted)"
 
 
-admin.site.register(FeedToken)
+class SecretFreeAdmin(ReadOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
+    """Secrets (feed tokens, API tokens) are never shown in the admin, to anyone (ARCHITECTURE):
+    only whose they are and when they were made. People reset their own on /me/."""
+
+    fields = ["user", "created"]
+    readonly_fields = ["user", "created"]
+    list_display = ["user", "created"]
+    search_fields = ["user__username"]
+
+    @admin.display(description="Created")
+    def created(self, obj) -> str:
+        return str(getattr(obj, "created_at", None) or getattr(obj, "created", "") or "")
+
+
+admin.site.register(FeedToken, SecretFreeAdmin)
 admin.site.register(Profile)
 admin.site.site_header = "Postmortems administration"

@@ -5,6 +5,7 @@ accessor (`visible_action_items` / `get_action_item_for`); every write through a
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -259,12 +260,14 @@ class ActionItemDetail(APIView):
         data = ActionItemUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
-        if "owner" in changes and changes["owner"] != item.owner and changes["owner"] is not None:
-            action_services.reassign_action_item(
-                item=item, by=request.user, owner=changes.pop("owner")
-            )
-        if changes:
-            action_services.update_action_item(item=item, by=request.user, changes=changes)
+        with transaction.atomic():  # all or nothing: a refused edit undoes the reassignment
+            owner = changes.get("owner")
+            if "owner" in changes and owner != item.owner and owner is not None:
+                action_services.reassign_action_item(
+                    item=item, by=request.user, owner=changes.pop("owner")
+                )
+            if changes:
+                action_services.update_action_item(item=item, by=request.user, changes=changes)
         item = get_action_item_for(request.user, pk)
         return Response(ActionItemOut(item, context={"request": request}).data)
 

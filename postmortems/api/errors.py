@@ -11,8 +11,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..permissions import NotAllowed
+
 
 def exception_handler(exc, context):
+    if isinstance(exc, NotAllowed):
+        # A rule of who may change what said no: 403 with the reason (the reader could see the
+        # object; an invisible one is a 404 from the accessor before any rule is asked).
+        return Response({"detail": exc.reason}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             data = {

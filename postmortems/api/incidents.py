@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -239,6 +240,8 @@ class IncidentDetail(generics.GenericAPIView):
         return Response(IncidentOut(incident, context={"request": request}).data)
 
     def patch(self, request: Request, pk: int) -> Response:
+        """All or nothing: everything is validated first, then applied in one transaction, so a
+        refused status change or an unknown duplicate_of leaves the incident as it was."""
         incident = get_incident_for(request.user, pk)
         data = IncidentUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -248,15 +251,38 @@ class IncidentDetail(generics.GenericAPIView):
         duplicate_id = v.pop("duplicate_of", None)
         services = v.pop("services", None)
         responders = v.pop("responders", None)
-        if v or services is not None or responders is not None:
-            incident = incident_services.update_incident(
-                incident=incident, by=request.user, services=services, responders=responders, **v
+        duplicate_of = get_incident_for(request.user, duplicate_id) if duplicate_id else None
+        if (
+            to
+            and to != incident.status
+            and to not in incident_services.TRANSITIONS[incident.status]
+        ):
+            raise serializers.ValidationError(
+                {
+                    "status": [
+                        incident_services.ILLEGAL_TRANSITION.format(
+                            current=incident.status, target=to
+                        )
+                    ]
+                }
             )
-        if to and to != incident.status:
-            duplicate_of = get_incident_for(request.user, duplicate_id) if duplicate_id else None
-            incident = incident_services.change_status(
-                incident=incident, to=to, by=request.user, reason=reason, duplicate_of=duplicate_of
-            )
+        with transaction.atomic():
+            if v or services is not None or responders is not None:
+                incident = incident_services.update_incident(
+                    incident=incident,
+                    by=request.user,
+                    services=services,
+                    responders=responders,
+                    **v,
+                )
+            if to and to != incident.status:
+                incident = incident_services.change_status(
+                    incident=incident,
+                    to=to,
+                    by=request.user,
+                    reason=reason,
+                    duplicate_of=duplicate_of,
+                )
         incident = get_incident_for(request.user, pk)
         return Response(IncidentOut(incident, context={"request": request}).data)
 

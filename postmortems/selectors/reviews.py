@@ -23,6 +23,7 @@ from django.utils import timezone
 from metrics_link.charts import Bar, Series, bar_chart, line_chart
 from metrics_link.models import Deploy, DeployCommit, MetricPoint, MetricSeries, Team
 
+from .. import permissions
 from .. import reviews_metrics as rm
 from ..display import display_name
 from ..models import (
@@ -670,12 +671,8 @@ def get_review(iso_week: str) -> WeeklyReview:
 
 
 def can_edit_retro(user, retro: Retrospective | None = None, team: Team | None = None) -> bool:
-    team_id = retro.team_id if retro else (team.pk if team else None)
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return Team.objects.filter(pk=team_id).filter(Q(members=user) | Q(manager=user)).exists()
+    """The write rule lives in postmortems.permissions; kept here for templates and views."""
+    return permissions.can_edit_retro(user, retro=retro, team=team)
 
 
 def retros_visible_to(user) -> QuerySet[Retrospective]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from metrics_link.models import Team
 
+from .. import permissions as perms
 from ..display import display_name
 from ..models import ActionItem, Incident, TimelineEntry, WhyNode
 from .errors import ServiceError
@@ -22,6 +23,8 @@ TEAM_REQUIRED = (
 )
 DUE_IN_PAST = "The due date cannot be in the past."
 HOURS_NEGATIVE = "Effort is in engineer-hours and cannot be negative."
+MAX_TITLE = 200
+TITLE_TOO_LONG = f"Keep the title under {MAX_TITLE} characters."
 
 
 def default_team(*, incident: Incident | None, owner) -> Team | None:
@@ -59,6 +62,8 @@ def create_action_item(
     title = (title or "").strip()
     if not title:
         errors["title"] = [TITLE_REQUIRED]
+    elif len(title) > MAX_TITLE:
+        errors["title"] = [TITLE_TOO_LONG]
     if why_node is not None and incident is None:
         incident = why_node.incident
     if team is None and retrospective is not None:
@@ -137,10 +142,17 @@ def _status_label(status: str) -> str:
     return str(ActionItem.Status(status).label).lower()
 
 
-def _locked(item: ActionItem) -> ActionItem:
+def _locked(item: ActionItem, by=None, *, check: bool = True) -> ActionItem:
     """Re-read the row under a lock: two people clicking at once serialise here, and the rule
-    checks below see the committed status, not the one the page was rendered with."""
-    fresh = ActionItem.objects.select_for_update().get(pk=item.pk)
+    checks below see the committed status, not the one the page was rendered with. Then ask
+    who may change it (postmortems.permissions)."""
+    fresh = (
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("team", "incident")
+        .get(pk=item.pk)
+    )
+    if check:
+        perms.require_action_item_editor(by, fresh)
     if fresh.is_deleted:
         raise ServiceError(ALREADY_DELETED)
     return fresh
@@ -160,7 +172,7 @@ def _by_name(user) -> str:
 @transaction.atomic
 def start_action_item(*, item: ActionItem, by) -> ActionItem:
     """open → in_progress."""
-    item = _locked(item)
+    item = _locked(item, by)
     if item.status != ActionItem.Status.OPEN:
         raise ServiceError(
             {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="started")]}
@@ -192,7 +204,7 @@ def complete_action_item(
     *, item: ActionItem, by, verification_note: str, actual_hours: Decimal | float | None = None
 ) -> ActionItem:
     """open|in_progress → done. A verification note (how we know it works) is required."""
-    item = _locked(item)
+    item = _locked(item, by)
     if item.is_closed:
         raise ServiceError(
             {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="completed")]}
@@ -213,7 +225,7 @@ def complete_action_item(
 @transaction.atomic
 def wont_do_action_item(*, item: ActionItem, by, reason: str) -> ActionItem:
     """open|in_progress → wont_do. A reason is required; closure rates do not count it."""
-    item = _locked(item)
+    item = _locked(item, by)
     if item.is_closed:
         raise ServiceError(
             {
@@ -236,7 +248,7 @@ def wont_do_action_item(*, item: ActionItem, by, reason: str) -> ActionItem:
 @transaction.atomic
 def reopen_action_item(*, item: ActionItem, by) -> ActionItem:
     """done|wont_do → open. The old note and reason stay in the history, not on the item."""
-    item = _locked(item)
+    item = _locked(item, by)
     if not item.is_closed:
         raise ServiceError(
             {"status": [ILLEGAL_MOVE.format(current=_status_label(item.status), verb="reopened")]}
@@ -269,12 +281,14 @@ def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
-    item = _locked(item)
+    item = _locked(item, by)
     errors: dict[str, list[str]] = {}
     if "title" in changes:
         changes["title"] = (changes["title"] or "").strip()
         if not changes["title"]:
             errors["title"] = [TITLE_REQUIRED]
+        elif len(changes["title"]) > MAX_TITLE:
+            errors["title"] = [TITLE_TOO_LONG]
     if "team" in changes and changes["team"] is None:
         errors["team"] = ["An action item needs a team: its manager follows it up."]
     for field in ("estimated_hours", "actual_hours"):
@@ -305,8 +319,8 @@ def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
 
 
 def can_reassign(*, user, item: ActionItem) -> bool:
-    """Managers reassign their teams' items; superusers any."""
-    return bool(user.is_superuser or (item.team.manager_id and item.team.manager_id == user.pk))
+    """Bulk reassigning: managers their teams' items, superusers any (postmortems.permissions)."""
+    return perms.can_bulk_reassign(user, item)
 
 
 @transaction.atomic
@@ -317,9 +331,7 @@ def reassign_action_item(*, item: ActionItem, by, owner) -> ActionItem:
         raise ServiceError({"owner": [OWNER_REQUIRED]})
     if not owner.is_active:
         raise ServiceError({"owner": [OWNER_INACTIVE]})
-    item = _locked(item)
-    if not (can_reassign(user=by, item=item) or item.owner_id == by.pk):
-        raise ServiceError(NOT_MANAGER.format(title=item.title))
+    item = _locked(item, by)
     if item.owner_id == owner.pk:
         return item
     item.owner = owner
@@ -339,9 +351,9 @@ def bulk_reassign_action_items(*, items, by, owner) -> int:
         .select_related("team")
         .order_by("pk")
     )
-    refused = [i for i in items if not can_reassign(user=by, item=i)]
+    refused = [i for i in items if not perms.can_bulk_reassign(by, i)]
     if refused:
-        raise ServiceError(NOT_MANAGER.format(title=refused[0].title))
+        raise perms.NotAllowed(NOT_MANAGER.format(title=refused[0].title))
     changed = 0
     for item in items:
         if item.owner_id != owner.pk:
@@ -354,7 +366,7 @@ def bulk_reassign_action_items(*, items, by, owner) -> int:
 @transaction.atomic
 def delete_action_item(*, item: ActionItem, by) -> ActionItem:
     """Soft delete: the row and its history stay; every list and count stops showing it."""
-    item = _locked(item)
+    item = _locked(item, by)
     item.is_deleted = True
     return _save(item, by=by, reason="Deleted", fields=["is_deleted"])
 

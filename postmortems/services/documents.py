@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metrics_link.links import absolute_url, absolutize_html, absolutize_markdown
-
+from .. import permissions as perms
 from ..blameless import check_blameless, has_high
 from ..display import display_name
 from ..durations import human_duration
@@ -72,6 +72,7 @@ OVERRIDE_REQUIRED = (
 )
 NOT_IN_REVIEW = "The postmortem is not in review."
 NOT_A_REVIEWER = "Only the named reviewers can approve or request changes."
+MAX_SECTION = 100_000
 COMMENT_REQUIRED = "Say what should change: the authors read your comment."
 APPROVALS_MISSING = "A {sev} postmortem needs {need} approval{s} before publishing; it has {have}."
 EMPTY_DOCUMENT = "Write at least the summary before submitting."
@@ -417,6 +418,7 @@ def generate_draft(*, incident: Incident, by) -> Postmortem:
     existing = Postmortem.objects.filter(incident=incident).first()
     if existing is not None:
         return existing
+    perms.require_incident_editor(by, incident)
     get_default_template()
     sections = {key: "" for key, _ in SECTIONS}
     for key, generate in GENERATORS.items():
@@ -444,13 +446,22 @@ def _locked(postmortem: Postmortem) -> Postmortem:
     return Postmortem.objects.select_for_update().get(pk=postmortem.pk)
 
 
+def _editable(postmortem: Postmortem, by) -> Postmortem:
+    """The locked row, if `by` may edit the draft (postmortems.permissions)."""
+    pm = _locked(postmortem)
+    perms.require(perms.can_edit_postmortem(by, pm), perms.incident_refusal(pm.incident))
+    return pm
+
+
 @transaction.atomic
 def edit_section(*, postmortem: Postmortem, key: str, text: str, by) -> Postmortem:
     """Replace one section's Markdown. A generated section edited by hand is marked as team text;
     saving it empty hands it back to the generator."""
     _check_key(key)
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_SECTION:
+        raise ServiceError({"text": [f"Keep a section under {MAX_SECTION:,} characters."]})
     if text == (pm.sections.get(key) or "").strip():
         return pm
     _reopen_if_published(pm, by)
@@ -506,7 +517,7 @@ def save_draft(
     `expected_version`; else raise StaleDraft and write nothing. `reviewers` (when given) replaces
     the named reviewers. Returns the postmortem and the keys of the sections saved."""
     mine = _clean_sections(sections)
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     # The version is compared under the row lock: of two saves that read the same version, the
     # second waits for the first, then sees the bumped version and is told, never overwriting it.
     if pm.version != expected_version:
@@ -549,7 +560,7 @@ def regenerate_section(*, postmortem: Postmortem, key: str, by) -> Postmortem:
     _check_key(key)
     if key not in GENERATED_KEYS:
         raise ServiceError(f"“{SECTION_TITLES[key]}” is written by the team, not generated.")
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     if key in pm.edited_sections:
         raise ServiceError(TEAM_TEXT_KEPT.format(title=SECTION_TITLES[key]))
     fresh = GENERATORS[key](pm.incident)
@@ -566,7 +577,7 @@ def regenerate_section(*, postmortem: Postmortem, key: str, by) -> Postmortem:
 @transaction.atomic
 def regenerate_draft(*, postmortem: Postmortem, by) -> tuple[Postmortem, list[str]]:
     """Regenerate every generated section the team has not edited; returns the keys kept."""
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     kept = [k for k in GENERATORS if k in pm.edited_sections]
     fresh = {k: g(pm.incident) for k, g in GENERATORS.items() if k not in pm.edited_sections}
     if any(pm.sections.get(k) != v for k, v in fresh.items()):
@@ -605,9 +616,12 @@ def save_and_regenerate(
 
 @transaction.atomic
 def set_reviewers(*, postmortem: Postmortem, reviewers: Iterable, by) -> Postmortem:
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     reviewers = list(reviewers)
     pm.reviewers.set(reviewers)
+    if pm.incident.visibility == Incident.Visibility.RESTRICTED:
+        # Naming a reviewer on a restricted incident makes them one of its people (ARCHITECTURE).
+        pm.incident.responders.add(*reviewers)
     names = ", ".join(_name(u) for u in reviewers) or "nobody"
     _event(pm, PostmortemEvent.Kind.REVIEWERS, by, comment=names)
     return pm
@@ -639,7 +653,7 @@ def submit_for_review(
         reviewers = list(reviewers)
         if not _same_people(postmortem, reviewers):
             postmortem = set_reviewers(postmortem=postmortem, reviewers=reviewers, by=by)
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     if pm.status != Postmortem.Status.DRAFT:
         raise ServiceError(ONLY_DRAFT_SUBMITS.format(status=pm.get_status_display().lower()))
     if not (pm.sections.get("summary") or "").strip():
@@ -678,8 +692,7 @@ def submit_for_review(
 def _review_guard(pm: Postmortem, by) -> None:
     if pm.status != Postmortem.Status.IN_REVIEW:
         raise ServiceError(NOT_IN_REVIEW)
-    if not pm.reviewers.filter(pk=by.pk).exists():
-        raise ServiceError(NOT_A_REVIEWER)
+    perms.require(perms.can_approve_postmortem(by, pm), NOT_A_REVIEWER)
 
 
 def approvals_in_round(pm: Postmortem) -> set[int]:
@@ -736,7 +749,7 @@ def _update_search_vector(version: PostmortemVersion) -> None:
 def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVersion:
     """Freeze the draft as the next immutable version. `notify=False` (demo seeding, backfills)
     skips the email and Slack message."""
-    pm = _locked(postmortem)
+    pm = _editable(postmortem, by)
     incident = pm.incident
     if pm.status != Postmortem.Status.IN_REVIEW:
         raise ServiceError("Submit the postmortem for review before publishing it.")

@@ -13,6 +13,8 @@ from metrics_link.models import Service
 from metrics_link.services.catalog import get_or_create_service
 from metrics_link.times import EARLIEST
 
+from .. import permissions as perms
+from ..display import display_name
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Provenance, Severity
 from .errors import ServiceError
@@ -27,6 +29,13 @@ CLOSE_REASON_REQUIRED = "Say why the incident is closed: resolved, false alarm o
 DUPLICATE_TARGET_REQUIRED = "A duplicate must name the incident it duplicates."
 DUPLICATE_OF_ITSELF = "An incident cannot be a duplicate of itself."
 NOTE_REQUIRED = "A note needs some text."
+SEVERITY_INVALID = "Choose a severity from sev1 (critical) to sev4 (low)."
+VISIBILITY_INVALID = "Visibility is public or restricted."
+STATUS_INVALID = "Status is investigating, mitigated, resolved or closed."
+TOO_LONG = "Keep it under {n} characters."
+NOT_A_PERSON = "Choose an active person."
+MAX_TITLE = 200
+MAX_TEXT = 20000
 
 # Which status may follow which. Reopening (back to investigating) is always allowed.
 TRANSITIONS: dict[str, set[str]] = {
@@ -85,6 +94,41 @@ def validate_times(values: dict[str, datetime | None]) -> None:
         errors.setdefault("started_at", []).append("The start time is required.")
     if errors:
         raise ServiceError(errors)
+
+
+def field_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Check the plain fields an incident service is given, whoever calls it (page, API, admin,
+    alert, command): choices, lengths, people. Returns {field: [messages]} for the bad ones."""
+    errors: dict[str, list[str]] = {}
+    if "title" in values:
+        title = values["title"]
+        if not isinstance(title, str) or not title.strip():
+            errors["title"] = [TITLE_REQUIRED]
+        elif len(title.strip()) > MAX_TITLE:
+            errors["title"] = [TOO_LONG.format(n=MAX_TITLE)]
+    if "severity" in values and values["severity"] not in Severity.values:
+        errors["severity"] = [SEVERITY_INVALID]
+    if "visibility" in values and values["visibility"] not in Incident.Visibility.values:
+        errors["visibility"] = [VISIBILITY_INVALID]
+    for field in ("impact", "summary"):
+        if field in values:
+            text = values[field]
+            if not isinstance(text, str):
+                errors[field] = ["Write text."]
+            elif len(text) > MAX_TEXT:
+                errors[field] = [TOO_LONG.format(n=MAX_TEXT)]
+    for field in ("commander", "reporter"):
+        person = values.get(field)
+        if person is not None and not (hasattr(person, "is_active") and person.pk):
+            errors[field] = [NOT_A_PERSON]
+    for field, _label in _TIME_FIELDS:
+        if (
+            field in values
+            and values[field] is not None
+            and not isinstance(values[field], datetime)
+        ):
+            errors[field] = ["Give a date and time."]
+    return errors
 
 
 def add_timeline_entry(
@@ -161,12 +205,21 @@ def open_incident(
     origin: str = Incident.Origin.WEB,
 ) -> Incident:
     """File an incident. Only title, severity and one service are required; start defaults to now."""
-    title = (title or "").strip()
+    title = (title or "").strip() if isinstance(title, str) else title
     errors: dict[str, list[str]] = {}
-    if not title:
-        errors["title"] = [TITLE_REQUIRED]
-    if severity not in Severity.values:
-        errors["severity"] = ["Choose a severity from sev1 (critical) to sev4 (low)."]
+    errors.update(
+        field_errors(
+            {
+                "title": title,
+                "severity": severity,
+                "visibility": visibility,
+                "impact": impact,
+                "summary": summary,
+                "commander": commander,
+                "reporter": reporter,
+            }
+        )
+    )
     service_list = _resolve_services(services)
     if not service_list:
         errors["services"] = [SERVICE_REQUIRED]
@@ -249,8 +302,17 @@ def update_incident(
     if unknown:
         raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if "title" in changes and not (changes["title"] or "").strip():
-        raise ServiceError({"title": [TITLE_REQUIRED]})
+    perms.require_incident_editor(by, incident)
+    if "visibility" in changes and changes["visibility"] != incident.visibility:
+        perms.require(
+            perms.can_change_visibility(by, incident),
+            perms.NOT_COMMANDER.format(pk=incident.pk),
+        )
+    errors = field_errors(changes)
+    if errors:
+        raise ServiceError(errors)
+    if "title" in changes:
+        changes["title"] = changes["title"].strip()
     times = {f: changes.get(f, getattr(incident, f)) for f, _ in _TIME_FIELDS}
     validate_times(times)
     logged: list[str] = []
@@ -305,6 +367,9 @@ def change_status(
 ) -> Incident:
     """Move an incident along investigating → mitigated → resolved → closed (or reopen it)."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    perms.require_incident_editor(by, incident)
+    if to not in Incident.Status.values:
+        raise ServiceError({"status": [STATUS_INVALID]})
     current = incident.status
     if to not in TRANSITIONS.get(current, set()):
         raise ServiceError(ILLEGAL_TRANSITION.format(current=current, target=to))
@@ -370,15 +435,21 @@ def change_status(
 def add_note(
     *, incident: Incident, author, body: str, at: datetime | None = None, starred: bool = False
 ) -> TimelineEntry:
-    body = (body or "").strip()
+    """A timeline note: anyone who can read the incident may add one."""
+    perms.require(perms.can_add_note(author, incident), perms.incident_refusal(incident))
+    body = (body or "").strip() if isinstance(body, str) else ""
     if not body:
         raise ServiceError({"body": [NOTE_REQUIRED]})
+    if len(body) > MAX_TEXT:
+        raise ServiceError({"body": [TOO_LONG.format(n=MAX_TEXT)]})
     if at and at > timezone.now() + timedelta(minutes=5):
         raise ServiceError({"at": [IN_FUTURE.format(field="A note's time")]})
     return add_timeline_entry(incident=incident, body=body, author=author, at=at, starred=starred)
 
 
-def set_starred(*, entry: TimelineEntry, starred: bool) -> TimelineEntry:
+def set_starred(*, entry: TimelineEntry, starred: bool, by=None) -> TimelineEntry:
+    """Star an entry for the postmortem's timeline: as editing the incident."""
+    perms.require_incident_editor(by, entry.incident)
     if entry.starred != starred:
         entry.starred = starred
         entry.save(update_fields=["starred"])
@@ -388,8 +459,31 @@ def set_starred(*, entry: TimelineEntry, starred: bool) -> TimelineEntry:
 @transaction.atomic
 def delete_incident(*, incident: Incident, by) -> Incident:
     """Soft delete: hidden everywhere, kept in the database and its history."""
+    perms.require_incident_editor(by, incident)
     incident.is_deleted = True
     incident.deleted_at = timezone.now()
     incident._change_reason = f"deleted by {by.get_username() if by else 'system'}"
     incident.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    return incident
+
+
+JOINED = "{who} joined as a responder."
+
+
+@transaction.atomic
+def join_incident(*, incident: Incident, by) -> Incident:
+    """Join as a responder (anyone who can read the incident); the timeline says so. Joining
+    twice changes nothing."""
+    perms.require(perms.can_join_incident(by, incident), perms.CANNOT_JOIN.format(pk=incident.pk))
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if perms.is_incident_person(by, incident):
+        return incident
+    incident.responders.add(by)
+    add_timeline_entry(
+        incident=incident,
+        kind=TimelineEntry.Kind.EDIT,
+        body=JOINED.format(who=display_name(by)),
+        author=by,
+        source=TimelineEntry.Source.MACHINE,
+    )
     return incident

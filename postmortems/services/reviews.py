@@ -13,6 +13,7 @@ from django.utils import timezone
 from metrics_link.links import absolutize_html, site_url
 from metrics_link.models import Team
 
+from .. import permissions as perms
 from .. import reviews_metrics as rm
 from ..models import (
     ActionItem,
@@ -142,6 +143,7 @@ def decide_recurrence(
 
     The caller got both incidents through the visibility accessor; the pair must be a stored
     suggestion or a current candidate."""
+    perms.require_incident_editor(by, incident)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError({"reason": [REASON_REQUIRED]})
@@ -166,9 +168,12 @@ def decide_recurrence(
 # --------------------------------------------------------------------------- retrospectives
 
 
+MAX_NAME = 200
+MAX_ITEM = 5000
+
+
 def _require_member(user, *, retro: Retrospective | None = None, team: Team | None = None):
-    if not review_selectors.can_edit_retro(user, retro=retro, team=team):
-        raise ServiceError(NOT_A_TEAM_MEMBER)
+    perms.require(perms.can_edit_retro(user, retro=retro, team=team), NOT_A_TEAM_MEMBER)
 
 
 def _check_dates(sprint_start, sprint_end):
@@ -191,6 +196,8 @@ def create_retrospective(
     name = (name or "").strip()
     if not name:
         raise ServiceError({"name": ["Name the retrospective, e.g. “Sprint 48”."]})
+    if len(name) > MAX_NAME:
+        raise ServiceError({"name": [f"Keep the name under {MAX_NAME} characters."]})
     _check_dates(sprint_start, sprint_end)
     return Retrospective.objects.create(
         team=team,
@@ -211,8 +218,10 @@ def update_retrospective(*, retro: Retrospective, by, **fields) -> Retrospective
         if key not in allowed:
             raise ServiceError(f"Unknown field {key}.")
         setattr(retro, key, value)
-    if not retro.name.strip():
+    if not isinstance(retro.name, str) or not retro.name.strip():
         raise ServiceError({"name": ["Name the retrospective."]})
+    if len(retro.name) > MAX_NAME:
+        raise ServiceError({"name": [f"Keep the name under {MAX_NAME} characters."]})
     _check_dates(retro.sprint_start, retro.sprint_end)
     retro.save()
     return retro
@@ -226,6 +235,8 @@ def add_retro_item(*, retro: Retrospective, column: str, text: str, author) -> R
     text = (text or "").strip()
     if not text:
         raise ServiceError({"text": ["Write the item."]})
+    if len(text) > MAX_ITEM:
+        raise ServiceError({"text": [f"Keep it under {MAX_ITEM} characters."]})
     return RetroItem.objects.create(retrospective=retro, column=column, text=text, author=author)
 
 

@@ -14,6 +14,7 @@ from metrics_link.models import Deploy
 from metrics_link.selectors import DEPLOY_PAGE_SECTIONS, SERVICE_PAGE_SECTIONS
 from metrics_link.signals import deploy_recorded
 
+from .. import permissions as perms
 from ..display import display_name
 from ..models import Incident, SuspectVerdict, TimelineEntry
 from ..models.incidents import Provenance
@@ -59,8 +60,11 @@ def set_verdict(
     """Record a responder's verdict on one suspect deploy (one per deploy; a new one replaces it)."""
     from ..selectors.suspects import suspect_window
 
+    perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
     if verdict not in SuspectVerdict.Verdict.values:
         raise ServiceError({"verdict": [UNKNOWN_VERDICT]})
+    if not isinstance(note, str) or len(note) > 5000:
+        raise ServiceError({"note": ["Keep the note under 5000 characters."]})
     start, end = suspect_window(incident)
     if not (
         deploy.environment in settings.PRODUCTION_ENVIRONMENTS
@@ -100,6 +104,7 @@ def set_verdict(
 def mark_no_deploy_involved(*, incident: Incident, by, value: bool = True) -> Incident:
     """Responders conclude no deploy contributed (or take that back)."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
     if incident.no_deploy_involved == value:
         return incident
     if value:
@@ -126,6 +131,7 @@ def mark_no_deploy_involved(*, incident: Incident, by, value: bool = True) -> In
 def mark_mitigating_deploy(*, incident: Incident, deploy: Deploy, by) -> Incident:
     """This deploy (a fix or a rollback) mitigated the incident: `mitigated_at` comes from it."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
     if not incident.services.filter(pk=deploy.service_id).exists():
         raise ServiceError({"deploy": [NOT_THE_INCIDENTS_SERVICE]})
     if deploy.finished_at < incident.started_at:

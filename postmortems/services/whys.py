@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import permissions as perms
 from ..display import display_name
 from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as why_selectors
@@ -48,6 +49,7 @@ EDITABLE = {
     "stop_reason",
 }
 MAX_TEXT = 5000
+VERSION_REQUIRED = "Reload the tree: the form did not say which version of this cause it edits."
 
 
 class StaleVersion(ServiceError):
@@ -59,6 +61,15 @@ class StaleVersion(ServiceError):
         self.changed_by = _who(node.updated_by or node.author)
         when = timezone.localtime(node.updated_at).strftime("%H:%M:%S")
         super().__init__(STALE.format(who=self.changed_by, when=when), code="stale")
+
+
+class VersionMissing(StaleVersion):
+    """A page form that did not say which version it edits (the API's 428): shown like a stale
+    form, with the current text beside the person's own."""
+
+    def __init__(self, node: WhyNode):
+        super().__init__(node)
+        ServiceError.__init__(self, VERSION_REQUIRED, code="version_required")
 
 
 def _who(user) -> str:
@@ -110,6 +121,7 @@ def add_why(
     evidence_links: list[str] | None = None,
 ) -> WhyNode:
     """Add a cause. Level 1 answers "Why did <impact> happen?"; a child answers "Why <parent>?"."""
+    perms.require(perms.can_edit_why(author, incident), perms.incident_refusal(incident))
     errors: dict[str, list[str]] = {}
     answer = _text(answer, "answer")
     if not answer:
@@ -148,6 +160,9 @@ def add_why(
 
 def _conditional_update(*, node: WhyNode, expected_version: int, by, **values: Any) -> WhyNode:
     """Apply `values` only if the node is still at `expected_version` (see the module docstring)."""
+    perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise ServiceError({"version": [VERSION_REQUIRED]}, code="version_required")
     now = timezone.now()
     applied = WhyNode.objects.filter(pk=node.pk, version=expected_version, is_deleted=False).update(
         **values, version=F("version") + 1, updated_by=by, updated_at=now
@@ -250,6 +265,7 @@ def add_corrective_action(
     at: datetime | None = None,
 ) -> ActionItem:
     """Commit to a corrective measure for this cause (an action item in the shared tracker)."""
+    perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
     if node.is_deleted or WhyNode.objects.filter(pk=node.pk, is_deleted=True).exists():
         raise ServiceError(PARENT_DELETED)
     return create_action_item(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/<int:pk>/history/", incidents.incident_history, name="incident-history"),
     path("incidents/<int:pk>/status/", incidents.incident_status, name="incident-status"),
     path("incidents/<int:pk>/notes/", incidents.add_note, name="incident-add-note"),
+    path("incidents/<int:pk>/join/", incidents.join, name="incident-join"),
     path(
         "incidents/<int:pk>/timeline/entries/",
         incidents.timeline_entries,

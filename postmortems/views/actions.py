@@ -20,7 +20,7 @@ from metrics_link.links import absolute_url, site_url
 from metrics_link.models import Team
 from metrics_link.redirects import safe_next
 
-from .. import ical
+from .. import ical, permissions
 from ..csvsafe import safe_row
 from ..display import display_name
 from ..forms import ActionFilterForm, ActionItemForm, CompleteForm, ReassignForm, WontDoForm
@@ -171,6 +171,8 @@ EDIT_FIELDS = action_services.EDITABLE_FIELDS
 
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_action_item_for(request.user, pk)
+    if request.method == "POST":  # refuse before validating: 403 with the reason, not a form
+        permissions.require_action_item_editor(request.user, item)
     initial = {f: getattr(item, f) for f in EDIT_FIELDS}
     form = ActionItemForm(request.POST or None, initial=initial)
     del form.fields["incident"]

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from .. import permissions as perms
 from ..forms import IncidentEditForm, IncidentFilterForm, IncidentForm, NoteForm, StatusForm
 from ..models import Incident, TimelineEntry
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
@@ -96,12 +97,15 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status_form": StatusForm(),
             "next_statuses": sorted(incident_services.TRANSITIONS[incident.status]),
             "status_moves": status_moves(incident.status),
+            "can_join": not perms.is_incident_person(request.user, incident),
         },
     )
 
 
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
+    if request.method == "POST":  # refuse before validating: 403 with the reason, not a form
+        perms.require_incident_editor(request.user, incident)
     form = IncidentEditForm(request.POST or None, instance=incident)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -224,7 +228,9 @@ def timeline_entries(request: HttpRequest, pk: int) -> HttpResponse:
 def toggle_star(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     entry = get_object_or_404(TimelineEntry, pk=entry_id, incident=incident, is_deleted=False)
-    incident_services.set_starred(entry=entry, starred=request.POST.get("starred") == "1")
+    incident_services.set_starred(
+        entry=entry, starred=request.POST.get("starred") == "1", by=request.user
+    )
     if request.htmx:
         return render(
             request,
@@ -232,3 +238,14 @@ def toggle_star(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
             {"incident": incident, "entry": entry},
         )
     return redirect(incident.get_absolute_url() + f"#entry-{entry.pk}")
+
+
+@require_POST
+def join(request: HttpRequest, pk: int) -> HttpResponse:
+    """Join the incident as a responder (one click on the incident page and the why page)."""
+    incident = get_incident_for(request.user, pk)
+    incident_services.join_incident(incident=incident, by=request.user)
+    messages.success(request, f"You are a responder on #{incident.pk}.")
+    if request.POST.get("back") == "whys":
+        return redirect("postmortems:whys", pk=incident.pk)
+    return redirect(incident)

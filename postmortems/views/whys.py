@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from .. import permissions as perms
 from ..blameless import check_blameless
 from ..forms.whys import CorrectiveActionForm, LevelForm, ReasonForm, VersionForm, WhyForm
 from ..models import ActionItem, Incident, WhyNode
@@ -144,6 +145,7 @@ def _session(
         "gaps": sel.gaps_of(tree),
         "categories": WhyNode.Category.choices,
         "depth_range": range(1, max(required, tree.max_level, 1) + 1),
+        "can_join": not perms.is_incident_person(request.user, incident),
     }
     return render(request, "postmortems/whys/session.html", context, status=status)
 
@@ -243,19 +245,23 @@ def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
             if value != getattr(node, name)
         }
         try:
+            if data.get("version") is None:
+                # Like the API's 428: a form that does not say which version it edits could
+                # overwrite anything; show the current text beside the person's own.
+                raise svc.VersionMissing(node)
             if changes:
                 node = svc.update_why(
-                    node=node,
-                    expected_version=data.get("version") or node.version,
-                    by=request.user,
-                    **changes,
+                    node=node, expected_version=data["version"], by=request.user, **changes
                 )
+            elif data["version"] != node.version:
+                raise svc.StaleVersion(node)
         except svc.StaleVersion as exc:
             # Keep the user's text; the next save (at the current version) replaces theirs.
             form = WhyForm({**request.POST.dict(), "version": exc.current_version})
             form.is_valid()
+            code = 428 if isinstance(exc, svc.VersionMissing) else 409
             return _session(
-                request, incident, form=form, stale=exc, status=_fail_status(request, 409)
+                request, incident, form=form, stale=exc, status=_fail_status(request, code)
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -320,9 +326,12 @@ def whys_delete(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     node = _node_for(incident, node_id)
     form = VersionForm(request.POST)
-    version = form.cleaned_data["version"] if form.is_valid() else node.version
+    if not form.is_valid():
+        # Like the API's 428: deleting a cause (and its subtree) names the version it saw.
+        messages.error(request, svc.VERSION_REQUIRED)
+        return _session(request, incident, status=_fail_status(request, 428))
     try:
-        svc.delete_why(node=node, expected_version=version, by=request.user)
+        svc.delete_why(node=node, expected_version=form.cleaned_data["version"], by=request.user)
     except ValidationError as exc:
         messages.error(request, error_text(exc))
         return redirect(_url(incident, node=node.pk))

@@ -38,6 +38,9 @@ def test_the_incident_page_ranks_the_culprit_first_and_a_verdict_sticks(
 
     page = signed_in
     page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    # Verdicts are the incident's people's: one click makes Olive a responder.
+    page.get_by_role("button", name="Join as responder").click()
+    expect(page.get_by_text("You are a responder")).to_be_visible()
     section = page.locator("#suspects")
     expect(section.get_by_role("heading", name="Suspect deploys")).to_be_visible()
     first = section.locator("li.suspect").first

@@ -102,6 +102,8 @@ def test_voting_in_a_retro_with_htmx(signed_in, live_server, shot):
 
 
 def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, shot, monkeypatch):
+    from django.contrib.auth import get_user_model
+
     from postmortems.selectors import reviews as review_selectors
     from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
     from tests.factories import ActionItemFactory, WhyNodeFactory
@@ -126,7 +128,8 @@ def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, sh
         status="done",
         closed_at=timezone.now() - timedelta(days=50),
     )
-    new = IncidentFactory(services=[service], title="Payments timing out again")
+    oncall = get_user_model().objects.get(username="oncall")  # the signed-in person commands it
+    new = IncidentFactory(services=[service], title="Payments timing out again", commander=oncall)
     WhyNodeFactory(incident=new, category="infrastructure")
 
     page = signed_in

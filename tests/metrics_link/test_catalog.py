@@ -57,6 +57,8 @@ def test_catalog_page_marks_unclaimed_services_and_lets_a_member_claim(client_fo
 def test_only_members_can_claim_for_a_team(client_for, user):
     team = TeamFactory(slug="other")
     orphan = get_or_create_service(slug="orphan")
-    client_for(user).post(f"/services/{orphan.slug}/claim/", {"team": team.slug})
+    reply = client_for(user).post(f"/services/{orphan.slug}/claim/", {"team": team.slug})
+    assert reply.status_code == 403
+    assert "Only a member of" in reply.content.decode()
     orphan.refresh_from_db()
     assert orphan.team is None

@@ -210,7 +210,8 @@ def test_the_api_runs_the_review_workflow(api_client_for, incident, user):
 
     assert api.post(base + "submit/").json()["status"] == "in_review"
     response = api.post(base + "approve/")
-    assert response.status_code == 400  # not a named reviewer
+    assert response.status_code == 403  # not a named reviewer
+    assert "named reviewers" in response.json()["detail"]
     reviewer_api = api_client_for(reviewer)
     response = reviewer_api.post(base + "request-changes/", {"comment": ""}, format="json")
     assert response.status_code == 400

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from postmortems.models.documents import Postmortem, PostmortemEvent, PostmortemVersion
+from postmortems.permissions import NotAllowed
 from postmortems.services import documents as svc
 from postmortems.services import slack
 from postmortems.services.errors import ServiceError
@@ -208,7 +209,7 @@ def test_the_approvals_table_is_a_setting(settings, user):
 
 def test_only_named_reviewers_approve(incident, user):
     pm = _in_review(incident, user, [UserFactory()])
-    with pytest.raises(ServiceError, match="named reviewers"):
+    with pytest.raises(NotAllowed, match="named reviewers"):
         svc.approve(postmortem=pm, by=UserFactory())
 
 
@@ -333,7 +334,9 @@ def test_a_restricted_postmortem_is_mailed_to_its_people_never_to_all_staff(
     message = mail.outbox[0]
     recipients = message.to + message.cc + message.bcc
     assert "everyone@example.com" not in recipients
-    assert sorted(recipients) == sorted([user.email, responder.email])
+    # Its reviewers became its people when they were named (ARCHITECTURE).
+    reviewers = [r.email for r in incident.postmortem.reviewers.all()]
+    assert sorted(recipients) == sorted({user.email, responder.email, *reviewers})
     assert other_user.email not in recipients
 
 

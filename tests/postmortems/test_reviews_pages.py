@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from postmortems.models import ActionItem, Experiment, RetroItem, Retrospective, RetroVote
+from postmortems.permissions import NotAllowed
 from postmortems.selectors import reviews as sel
 from postmortems.services import reviews as svc
 from tests.factories import (
@@ -192,7 +193,7 @@ def test_retro_services_check_dates_and_membership(user, team):
             sprint_end=sel.timezone.localdate() - timedelta(days=1),
             created_by=user,
         )
-    with pytest.raises(ServiceError, match="members"):
+    with pytest.raises(NotAllowed, match="members"):
         svc.create_retrospective(
             team=TeamFactory(),
             name="S",

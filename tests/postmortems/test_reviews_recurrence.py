@@ -110,7 +110,7 @@ def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new
     assert suggested["confirmed"] == []
 
     svc.decide_recurrence(
-        incident=new, earlier=earlier, by=UserFactory(), confirm=True, reason="Same pool."
+        incident=new, earlier=earlier, by=new.commander, confirm=True, reason="Same pool."
     )
 
     fixes = sel.fixes_section(reader, start, end)
@@ -122,10 +122,10 @@ def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new
 def test_dismissing_needs_a_reason_and_is_never_revived(earlier, new):
     with pytest.raises(ServiceError):
         svc.decide_recurrence(
-            incident=new, earlier=earlier, by=UserFactory(), confirm=False, reason=" "
+            incident=new, earlier=earlier, by=new.commander, confirm=False, reason=" "
         )
     svc.decide_recurrence(
-        incident=new, earlier=earlier, by=UserFactory(), confirm=False, reason="Different pool."
+        incident=new, earlier=earlier, by=new.commander, confirm=False, reason="Different pool."
     )
     assert svc.suggest_recurrences(incident=new) == []
     assert Recurrence.objects.get().status == "dismissed"
@@ -135,7 +135,7 @@ def test_a_pair_that_is_no_candidate_cannot_be_confirmed(service, new):
     unrelated = IncidentFactory(services=[ServiceFactory()])
     with pytest.raises(ServiceError, match="not a recurrence candidate"):
         svc.decide_recurrence(
-            incident=new, earlier=unrelated, by=UserFactory(), confirm=True, reason="x"
+            incident=new, earlier=unrelated, by=new.commander, confirm=True, reason="x"
         )
 
 
@@ -143,6 +143,7 @@ def test_the_incident_page_offers_the_decision_and_records_it(
     client_for, earlier, new, monkeypatch
 ):
     user = UserFactory()
+    new.responders.add(user)  # deciding is the incident's people's call
     client = client_for(user)
     from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
 

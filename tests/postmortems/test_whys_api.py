@@ -108,6 +108,7 @@ def test_patch_with_the_current_etag_is_applied_and_returns_the_next(api, incide
 
 def test_patch_with_a_stale_etag_is_412_and_names_who_changed_it(api, incident, user):
     ned = UserFactory(username="ned", first_name="Ned", last_name="Stark")
+    incident.responders.add(ned)  # one of its people
     node = svc.add_why(incident=incident, author=user, answer="a")
     svc.update_why(node=node, expected_version=1, by=ned, answer="ned's")
     reply = api.patch(
@@ -124,7 +125,7 @@ def test_patch_with_a_stale_etag_is_412_and_names_who_changed_it(api, incident, 
 
 @pytest.mark.parametrize("tag", ['"{other}-1"', "garbage", '"{pk}-9"', '"{pk}"'])
 def test_an_etag_of_another_node_version_or_unreadable_is_412(api, incident, user, tag):
-    other = svc.add_why(incident=IncidentFactory(), author=user, answer="elsewhere")
+    other = svc.add_why(incident=IncidentFactory(commander=user), author=user, answer="elsewhere")
     node = svc.add_why(incident=incident, author=user, answer="a")
     reply = api.patch(
         f"/api/whys/{node.pk}/",

@@ -63,6 +63,7 @@ def test_saving_a_node_edits_it_at_its_version(client_for, user, incident):
 
 def test_a_stale_save_says_who_changed_it_and_keeps_my_text(client_for, user, incident):
     ned = UserFactory(username="ned", first_name="Ned", last_name="Stark")
+    incident.responders.add(ned)  # one of its people
     node = svc.add_why(incident=incident, author=user, answer="first")
     svc.update_why(node=node, expected_version=1, by=ned, answer="ned's words")
     page = client_for(user).post(
@@ -164,7 +165,7 @@ def test_a_restricted_incident_is_404_on_every_step(client_for, incident, user):
 
 
 def test_a_node_of_another_incident_is_404(client_for, user, incident):
-    other = svc.add_why(incident=IncidentFactory(), author=user, answer="a")
+    other = svc.add_why(incident=IncidentFactory(commander=user), author=user, answer="a")
     reply = client_for(user).post(url(incident, "whys-update", other.pk), {"answer": "x"})
     assert reply.status_code == 404
 

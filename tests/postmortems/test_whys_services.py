@@ -94,7 +94,7 @@ def test_an_unknown_category_is_refused(incident, user):
 
 
 def test_a_parent_from_another_incident_is_refused(incident, user):
-    other = svc.add_why(incident=IncidentFactory(), author=user, answer="elsewhere")
+    other = svc.add_why(incident=IncidentFactory(commander=user), author=user, answer="elsewhere")
     with pytest.raises(ServiceError) as exc:
         svc.add_why(incident=incident, author=user, parent=other, answer="a")
     assert "parent" in exc.value.message_dict
@@ -130,6 +130,7 @@ def test_an_edit_at_the_current_version_is_applied_and_bumps_it(incident, user):
 
 def test_a_stale_edit_is_refused_and_names_who_changed_it(incident, user):
     ned = UserFactory(first_name="Ned", last_name="Stark")
+    incident.responders.add(ned)  # one of its people
     node = svc.add_why(incident=incident, author=user, answer="a")
     svc.update_why(node=node, expected_version=1, by=ned, answer="ned's version")
     with pytest.raises(svc.StaleVersion) as exc:
