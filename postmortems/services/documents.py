@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metrics_link.links import absolute_url, absolutize_html, absolutize_markdown
+
 from .. import permissions as perms
 from ..blameless import check_blameless, has_high
 from ..display import display_name
