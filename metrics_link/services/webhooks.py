@@ -13,6 +13,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from ..models import WebhookDelivery
+from ..queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def receive_delivery(
             delivery = WebhookDelivery.objects.create(
                 provider=provider, key=key[:200], event=event[:100], headers=headers, body=body
             )
-            process_delivery_task.delay_on_commit(delivery.pk)
+            enqueue_on_commit(process_delivery_task, delivery.pk)
     except IntegrityError:
         return WebhookDelivery.objects.get(provider=provider, key=key), False
     return delivery, True

@@ -27,6 +27,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from metrics_link.queue import enqueue_on_commit
+
 from ..blameless import check_blameless, has_high
 from ..display import display_name
 from ..durations import human_duration
@@ -550,9 +552,9 @@ def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVer
 
     if not notify:
         return version
-    send_publication_email_task.delay_on_commit(version.pk)
+    enqueue_on_commit(send_publication_email_task, version.pk)
     if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
-        post_to_slack_task.delay_on_commit(version.pk)
+        enqueue_on_commit(post_to_slack_task, version.pk)
     return version
 
 

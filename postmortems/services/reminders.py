@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from metrics_link.queue import enqueue_on_commit
+
 from ..display import display_name
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
@@ -174,11 +176,11 @@ def scan_reminders(
     if enqueue:
         for row in result.recorded:
             if row.recipient_id not in digest_users:
-                send_reminder_task.delay_on_commit(row.pk)
+                enqueue_on_commit(send_reminder_task, row.pk)
         for pk in stale:
-            send_reminder_task.delay_on_commit(pk)
+            enqueue_on_commit(send_reminder_task, pk)
         for user_id in result.digests:
-            send_digest_task.delay_on_commit(user_id)
+            enqueue_on_commit(send_digest_task, user_id)
     return result
 
 

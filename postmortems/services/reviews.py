@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from metrics_link.models import Team
+from metrics_link.queue import enqueue_on_commit
 
 from .. import reviews_metrics as rm
 from ..models import (
@@ -91,7 +92,7 @@ def publish_weekly_review(*, review: WeeklyReview, mail: bool = True) -> WeeklyR
     if mail and review.mailed_at is None:
         from ..tasks.reviews import mail_weekly_review_task
 
-        mail_weekly_review_task.delay_on_commit(review.pk)
+        enqueue_on_commit(mail_weekly_review_task, review.pk)
     return review
 
 

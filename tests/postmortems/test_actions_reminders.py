@@ -93,7 +93,7 @@ def test_the_scan_enqueues_one_send_per_recorded_row_on_commit(
     django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(send_reminder_task, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(send_reminder_task, "apply_async", lambda args, **kw: sent.append(args[0]))
     _item(0)
     _item(8)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -239,7 +239,9 @@ def test_with_a_broker_the_command_leaves_sending_to_the_workers(
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued = []
-    monkeypatch.setattr(send_reminder_task, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(
+        send_reminder_task, "apply_async", lambda args, **kw: queued.append(args[0])
+    )
     _item(0)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("send_reminders")
