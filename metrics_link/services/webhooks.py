@@ -1,6 +1,8 @@
 """Inbound webhooks: store first, process after commit, re-run on demand.
 
-`receive_delivery` is idempotent on (provider, key): a redelivery answers 2xx and changes nothing.
+`receive_delivery` is idempotent on (provider, key): a redelivery answers 2xx and changes nothing
+(a redelivery of a key still pending — its first publish was lost to a broker outage — publishes
+it again). The sweep (services/sweep.py) publishes pending deliveries again after a minute.
 `process_delivery` dispatches to the provider's processor; failures are kept with their error.
 """
 
@@ -31,12 +33,20 @@ def receive_delivery(
 ) -> tuple[WebhookDelivery, bool]:
     """Store a verified request under its delivery key; enqueue its processing on commit.
 
-    Returns (delivery, created). A repeated key returns the stored row and enqueues nothing.
+    Returns (delivery, accepted). accepted is True when this request put the delivery on its way
+    to processing: stored now, or stored earlier and still `received` (its processing was never
+    published or never ran, e.g. the broker was down), which is published again. A key already
+    processed (or failed, or ignored) returns the stored row, False, and enqueues nothing.
     """
     from ..tasks import process_delivery_task
 
     existing = WebhookDelivery.objects.filter(provider=provider, key=key).first()
     if existing:
+        if existing.status == WebhookDelivery.Status.RECEIVED:
+            # Processing is idempotent: if the first publish did get through, running twice
+            # changes nothing more.
+            enqueue_on_commit(process_delivery_task, existing.pk)
+            return existing, True
         return existing, False
     try:
         # Two concurrent deliveries of the same key race to this insert; the unique constraint
@@ -47,7 +57,9 @@ def receive_delivery(
             )
             enqueue_on_commit(process_delivery_task, delivery.pk)
     except IntegrityError:
-        return WebhookDelivery.objects.get(provider=provider, key=key), False
+        # The concurrent winner stored it and enqueues it: this request is accepted too.
+        winner = WebhookDelivery.objects.get(provider=provider, key=key)
+        return winner, winner.status == WebhookDelivery.Status.RECEIVED
     return delivery, True
 
 

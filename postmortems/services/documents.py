@@ -27,8 +27,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metrics_link.queue import enqueue_on_commit
-
 from ..blameless import check_blameless, has_high
 from ..display import display_name
 from ..durations import human_duration
@@ -46,7 +44,7 @@ from ..models.documents import (
 from ..selectors.people import blameless_people
 from . import slack
 from .errors import ServiceError
-from .mail import templated_email
+from .mail import queue_mail, templated_email
 
 log = logging.getLogger(__name__)
 
@@ -548,13 +546,12 @@ def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVer
     pm.save()
     _event(pm, PostmortemEvent.Kind.PUBLISHED, by, comment=f"Version {number}")
 
-    from ..tasks.documents import post_to_slack_task, send_publication_email_task
-
     if not notify:
         return version
-    enqueue_on_commit(send_publication_email_task, version.pk)
-    if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
-        enqueue_on_commit(post_to_slack_task, version.pk)
+    # The messages are outbox rows written in this transaction: published means announced,
+    # even if the broker or the mail server is down right now.
+    queue_publication_email(version_id=version.pk)
+    queue_publication_slack(version_id=version.pk)
     return version
 
 
@@ -578,8 +575,9 @@ def publication_recipients(incident: Incident) -> list[str]:
     return sorted({e for e in emails if e})
 
 
-def send_publication_email(*, version_id: int) -> int:
-    """Mail a published version (text + HTML). Returns the number of messages sent."""
+def queue_publication_email(*, version_id: int) -> int:
+    """Queue the mail of a published version (text + HTML) in the outbox, once per version.
+    Returns the number of messages queued (0 or 1)."""
     version = (
         PostmortemVersion.objects.select_related("postmortem__incident", "published_by")
         .filter(pk=version_id)
@@ -609,11 +607,13 @@ def send_publication_email(*, version_id: int) -> int:
         to=recipients if not incident.is_restricted else [],
         bcc=recipients if incident.is_restricted else [],
     )
-    return message.send()
+    queue_mail(message, dedupe_key=f"postmortem-version:{version.pk}:mail")
+    return 1
 
 
-def post_to_slack(*, version_id: int) -> bool:
-    """POST a short message to SLACK_WEBHOOK_URL; public incidents only."""
+def queue_publication_slack(*, version_id: int) -> bool:
+    """Queue a short Slack message about a published version (public incidents only, when
+    SLACK_WEBHOOK_URL is set). Returns whether one was queued."""
     version = (
         PostmortemVersion.objects.select_related("postmortem__incident")
         .filter(pk=version_id)
@@ -621,10 +621,10 @@ def post_to_slack(*, version_id: int) -> bool:
     )
     if version is None or version.postmortem.incident.is_restricted:
         return False
-    return slack.post_to_slack(
-        f"Postmortem published: <{_version_url(version)}|{version.title}>"
-        + (f" (version {version.number})" if version.number > 1 else "")
+    text = f"Postmortem published: <{_version_url(version)}|{version.title}>" + (
+        f" (version {version.number})" if version.number > 1 else ""
     )
+    return slack.queue_slack(text, dedupe_key=f"postmortem-version:{version.pk}:slack") is not None
 
 
 def connect() -> None:
