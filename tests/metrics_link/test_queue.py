@@ -55,3 +55,45 @@ def test_the_broker_error_is_logged_without_its_text(settings, broker_down, capl
     assert publish(tasks.process_delivery_task, 7) is False
     assert "OperationalError" in caplog.text
     assert "Connection refused" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_redelivery_of_a_still_pending_key_is_enqueued_again_not_called_duplicate(
+    client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(*args, **kwargs):
+        raise OperationalError("down")
+
+    monkeypatch.setattr(tasks.process_delivery_task, "apply_async", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, settings, "retry-1")
+    published = []
+    monkeypatch.setattr(
+        tasks.process_delivery_task, "apply_async", lambda args, **kw: published.append(args)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _post(client, settings, "retry-1")  # GitHub's retry, the broker back
+    assert again.status_code == 202
+    assert again.json()["duplicate"] is False
+    delivery = WebhookDelivery.objects.get(key="retry-1")
+    assert published == [(delivery.pk,)]
+    assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_redelivery_of_a_processed_key_is_still_a_duplicate(
+    client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from metrics_link.services.webhooks import process_delivery
+
+    published = []
+    monkeypatch.setattr(
+        tasks.process_delivery_task, "apply_async", lambda args, **kw: published.append(args)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, settings, "done-1")
+    process_delivery(delivery_id=published[0][0])
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _post(client, settings, "done-1")
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert len(published) == 1
