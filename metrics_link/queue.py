@@ -57,3 +57,22 @@ def enqueue_on_commit(task, *args: Any) -> None:
     """After the current transaction commits, publish `task(*args)`; a broker outage is logged,
     not raised (the row it points at stays pending for the sweep)."""
     transaction.on_commit(lambda: publish(task, *args))
+
+
+def broker_status() -> str:
+    """ "ok", "down", or "in-process" (no broker: the embedded run's eager mode). For /healthz:
+    one short connection attempt (the broker timeouts in settings), never the error's text."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "in-process"
+    from celery import current_app
+
+    try:
+        with current_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+            conn.default_channel  # noqa: B018 (opening the channel pings Redis)
+    except Exception as exc:  # any failure means down; logged by type only
+        logger.warning("healthz: broker unavailable (%s)", type(exc).__name__)
+        return "down"
+    return "ok"
