@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
     max_retries=8,
 )
 def process_delivery_task(delivery_id: int) -> None:
-    process_delivery(delivery_id=delivery_id)
+    process_delivery(delivery_id=delivery_id, only_if_pending=True)
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-send puts the message back (the row

@@ -186,7 +186,9 @@ def test_healthz_reports_a_broker_outage_as_degraded_but_serving(client, setting
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     # Nothing listens on port 9: the one connection attempt is refused at once.
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")  # Celery reads it first
+    assert celery_app.conf.broker_url == "redis://127.0.0.1:9/0"
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "degraded", "database": "ok", "broker": "down"}
