@@ -1,9 +1,21 @@
+import json
+
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import permissions
-from .models import Alert, Commit, Deploy, MetricSeries, Service, Team, WebhookDelivery
+from .models import (
+    Alert,
+    Commit,
+    Deploy,
+    MetricSeries,
+    OutboxMessage,
+    Service,
+    Team,
+    WebhookDelivery,
+)
 from .services.catalog import SERVICE_FIELDS, update_service
+from .services.outbox import retry_messages
 from .services.webhooks import reprocess_deliveries
 
 
@@ -132,3 +144,69 @@ class MetricSeriesAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or permissions.can_edit_metric_series(request.user, obj))
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """What left (or failed to leave) the product. Read-only; "Retry" queues failed ones again."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "summary",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "error",
+    ]
+    list_filter = ["status", "channel"]
+    search_fields = ["dedupe_key", "last_error"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "channel",
+        "dedupe_key",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "last_error",
+        "payload_text",
+    ]
+    exclude = ["payload"]
+    actions = ["retry"]
+
+    @admin.display(description="Message")
+    def summary(self, obj: OutboxMessage) -> str:
+        p = obj.payload or {}
+        if obj.channel == OutboxMessage.Channel.MAIL:
+            return f"{p.get('subject', '')} → {', '.join(p.get('to', []) or p.get('bcc', []))}"[
+                :120
+            ]
+        if obj.channel == OutboxMessage.Channel.SLACK:
+            return str(p.get("text", ""))[:120]
+        return str(p.get("url", ""))[:120]
+
+    @admin.display(description="Error")
+    def error(self, obj: OutboxMessage) -> str:
+        return obj.last_error[:200]
+
+    @admin.display(description="Payload")
+    def payload_text(self, obj: OutboxMessage) -> str:
+        # Outgoing hooks carry their signature in the headers: never show header values.
+        p = dict(obj.payload or {})
+        if isinstance(p.get("headers"), dict):
+            p["headers"] = dict.fromkeys(p["headers"], "…")
+        return json.dumps(p, indent=2, ensure_ascii=False)[:20000]
+
+    @admin.action(description="Retry the selected messages (failed or pending)")
+    def retry(self, request, queryset):
+        count = retry_messages(messages=queryset)
+        self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,5 +1,6 @@
 from .catalog import Service, Team
 from .deploys import Commit, Deploy, DeployCommit, IdempotencyKey
+from .outbox import OutboxMessage
 from .signals_data import Alert, MetricPoint, MetricSeries
 from .webhooks import WebhookDelivery
 
@@ -11,6 +12,7 @@ __all__ = [
     "IdempotencyKey",
     "MetricPoint",
     "MetricSeries",
+    "OutboxMessage",
     "Service",
     "Team",
     "WebhookDelivery",

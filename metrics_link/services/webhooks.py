@@ -1,6 +1,8 @@
 """Inbound webhooks: store first, process after commit, re-run on demand.
 
-`receive_delivery` is idempotent on (provider, key): a redelivery answers 2xx and changes nothing.
+`receive_delivery` is idempotent on (provider, key): a redelivery answers 2xx and changes nothing
+(a redelivery of a key still pending — its first publish was lost to a broker outage — publishes
+it again). The sweep (services/sweep.py) publishes pending deliveries again after a minute.
 `process_delivery` dispatches to the provider's processor; failures are kept with their error.
 """
 
@@ -13,6 +15,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from ..models import WebhookDelivery
+from ..queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +41,10 @@ def receive_delivery(
 ) -> tuple[WebhookDelivery, bool]:
     """Store a verified request under its delivery key; enqueue its processing on commit.
 
-    Returns (delivery, created). A repeated key returns the stored row and enqueues nothing.
+    Returns (delivery, accepted). accepted is True when this request put the delivery on its way
+    to processing: stored now, or stored earlier and still `received` (its processing was never
+    published or never ran, e.g. the broker was down), which is published again. A key already
+    processed (or failed, or ignored) returns the stored row, False, and enqueues nothing.
     """
     from ..tasks import process_delivery_task
 
@@ -46,6 +52,11 @@ def receive_delivery(
         raise DeliveryKeyError(KEY_TOO_LONG.format(limit=KEY_MAX_LENGTH))
     existing = WebhookDelivery.objects.filter(provider=provider, key=key).first()
     if existing:
+        if existing.status == WebhookDelivery.Status.RECEIVED:
+            # Processing is idempotent: if the first publish did get through, running twice
+            # changes nothing more.
+            enqueue_on_commit(process_delivery_task, existing.pk)
+            return existing, True
         return existing, False
     try:
         # Two concurrent deliveries of the same key race to this insert; the unique constraint
@@ -54,15 +65,26 @@ def receive_delivery(
             delivery = WebhookDelivery.objects.create(
                 provider=provider, key=key[:200], event=event[:100], headers=headers, body=body
             )
-            process_delivery_task.delay_on_commit(delivery.pk)
+            enqueue_on_commit(process_delivery_task, delivery.pk)
     except IntegrityError:
-        return WebhookDelivery.objects.get(provider=provider, key=key), False
+        # The concurrent winner stored it and enqueues it: this request is accepted too.
+        winner = WebhookDelivery.objects.get(provider=provider, key=key)
+        return winner, winner.status == WebhookDelivery.Status.RECEIVED
     return delivery, True
 
 
-def process_delivery(*, delivery_id: int) -> WebhookDelivery:
-    """Run the provider's processor once. Safe to repeat: processors upsert on natural keys."""
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+def process_delivery(*, delivery_id: int, only_if_pending: bool = False) -> WebhookDelivery | None:
+    """Run the provider's processor once. Safe to repeat: processors upsert on natural keys.
+
+    `only_if_pending` (the task's way): a delivery already processed, failed or ignored is left
+    as it is, so the sweep's and a redelivery's extra tasks are no-ops. The admin's "Reprocess"
+    runs it again on purpose."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:  # a task outliving its row (never in production: rows are kept)
+        logger.warning("webhook delivery %s does not exist; nothing to process", delivery_id)
+        return None
+    if only_if_pending and delivery.status != WebhookDelivery.Status.RECEIVED:
+        return delivery
     processor = PROCESSORS.get(delivery.provider)
     delivery.attempts += 1
     if processor is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from metrics_link.queue import enqueue_on_commit
+
 from ..models import ReminderSent
 from ..tasks.actions import send_reminder_task
 from .core import VisibleItemsMixin
@@ -43,5 +45,5 @@ class ReminderSentAdmin(VisibleItemsMixin, admin.ModelAdmin):
     def send_again(self, request, queryset):
         ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
         for pk in ids:
-            send_reminder_task.delay_on_commit(pk)
+            enqueue_on_commit(send_reminder_task, pk)
         self.message_user(request, f"{len(ids)} reminder(s) enqueued.")

@@ -241,12 +241,29 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 # Redis redelivers an unacked task after the visibility timeout; it must exceed the longest task.
+# A broker outage must not hold a request: connect fast, publish once, never retry in the request
+# (metrics_link/queue.py logs the failure; the row stays pending and the sweep publishes it later).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # the worker itself waits for the broker
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+    "max_retries": 0,  # kombu's ensure_connection: one try when publishing
 }
+# Work a request committed but could not hand to the broker (webhook deliveries, outbox messages)
+# is published again by the sweep once it is this old (beat every minute, worker start-up).
+PENDING_SWEEP_SECONDS = env.int("PENDING_SWEEP_SECONDS", default=60)
+# The outbox (metrics_link/services/outbox.py): attempts per message before it is marked failed,
+# and the longest wait between two attempts (exponential backoff from 30 s).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=3600)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Publish again what a broker outage left pending: webhook deliveries, outbox messages.
+    "sweep-pending": {"task": "metrics_link.tasks.sweep_pending_task", "schedule": 60.0},
     # Action-item reminders, escalations and flags (idempotent scan; see ReminderSent).
     "send-reminders": {"task": "postmortems.tasks.actions.send_reminders_task", "schedule": 300.0},
     # The weekly business review for the week before, every Monday morning.

@@ -55,7 +55,7 @@ from ..models.documents import (
 from ..selectors.people import blameless_people
 from . import slack
 from .errors import ServiceError
-from .mail import templated_email
+from .mail import queue_mail, templated_email
 
 log = logging.getLogger(__name__)
 
@@ -684,9 +684,7 @@ def submit_for_review(
     pm.save()
     _event(pm, PostmortemEvent.Kind.SUBMITTED, by)
 
-    from ..tasks.documents import notify_reviewers_task
-
-    notify_reviewers_task.delay_on_commit(pm.pk)
+    notify_reviewers(postmortem_id=pm.pk)
     return pm
 
 
@@ -780,13 +778,12 @@ def publish(*, postmortem: Postmortem, by, notify: bool = True) -> PostmortemVer
     pm.save()
     _event(pm, PostmortemEvent.Kind.PUBLISHED, by, comment=f"Version {number}")
 
-    from ..tasks.documents import post_to_slack_task, send_publication_email_task
-
     if not notify:
         return version
-    send_publication_email_task.delay_on_commit(version.pk)
-    if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
-        post_to_slack_task.delay_on_commit(version.pk)
+    # The messages are outbox rows written in this transaction: published means announced,
+    # even if the broker or the mail server is down right now.
+    queue_publication_email(version_id=version.pk)
+    queue_publication_slack(version_id=version.pk)
     return version
 
 
@@ -810,8 +807,9 @@ def publication_recipients(incident: Incident) -> list[str]:
     return sorted({e for e in emails if e})
 
 
-def send_publication_email(*, version_id: int) -> int:
-    """Mail a published version (text + HTML). Returns the number of messages sent."""
+def queue_publication_email(*, version_id: int) -> int:
+    """Queue the mail of a published version (text + HTML) in the outbox, once per version.
+    Returns the number of messages queued (0 or 1)."""
     version = (
         PostmortemVersion.objects.select_related("postmortem__incident", "published_by")
         .filter(pk=version_id)
@@ -844,7 +842,8 @@ def send_publication_email(*, version_id: int) -> int:
         to=recipients if not incident.is_restricted else [],
         bcc=recipients if incident.is_restricted else [],
     )
-    return message.send()
+    queue_mail(message, dedupe_key=f"postmortem-version:{version.pk}:mail")
+    return 1
 
 
 def reviewers_to_notify(pm: Postmortem) -> list:
@@ -859,8 +858,9 @@ def reviewers_to_notify(pm: Postmortem) -> list:
 
 def notify_reviewers(*, postmortem_id: int) -> int:
     """Tell each named reviewer that a postmortem waits for their review: one mail each, with a
-    link to it, and a Slack message for public incidents when SLACK_WEBHOOK_URL is set. Returns
-    the number of mails sent. Nothing is sent once the postmortem has left review."""
+    link to it, and a Slack message for public incidents when SLACK_WEBHOOK_URL is set. The
+    messages are outbox rows written in the caller's transaction, once per submission (a repeat
+    queues nothing new). Returns the number of reviewers told; 0 once it has left review."""
     pm = (
         Postmortem.objects.select_related("incident", "submitted_by")
         .filter(pk=postmortem_id)
@@ -869,7 +869,8 @@ def notify_reviewers(*, postmortem_id: int) -> int:
     if pm is None or pm.status != Postmortem.Status.IN_REVIEW or pm.incident.is_deleted:
         return 0
     incident = pm.incident
-    url = settings.SITE_URL + pm.editor_url() + "#review"
+    url = absolute_url(pm.editor_url() + "#review")
+    submission = f"postmortem:{pm.pk}:review:{pm.submitted_at:%Y%m%dT%H%M%S.%f}"
     subject = f"Review requested: postmortem of #{incident.pk} {pm.title}"
     sent = 0
     for reviewer in reviewers_to_notify(pm):
@@ -881,22 +882,26 @@ def notify_reviewers(*, postmortem_id: int) -> int:
             "url": url,
             "approvals_needed": approvals_required(incident.severity),
         }
-        sent += templated_email(
+        message = templated_email(
             subject=subject,
             template="postmortems/email/review_requested",
             context=context,
             to=[reviewer.email],
-        ).send()
-    if settings.SLACK_WEBHOOK_URL and not incident.is_restricted:
+        )
+        queue_mail(message, dedupe_key=f"{submission}:reviewer:{reviewer.pk}")
+        sent += 1
+    if not incident.is_restricted:
         names = ", ".join(_name(u) for u in pm.reviewers.order_by("first_name", "username"))
-        slack.post_to_slack(
-            f"Postmortem waiting for review by {names}: <{url}|#{incident.pk} {pm.title}>"
+        slack.queue_slack(
+            f"Postmortem waiting for review by {names}: <{url}|#{incident.pk} {pm.title}>",
+            dedupe_key=f"{submission}:slack",
         )
     return sent
 
 
-def post_to_slack(*, version_id: int) -> bool:
-    """POST a short message to SLACK_WEBHOOK_URL; public incidents only."""
+def queue_publication_slack(*, version_id: int) -> bool:
+    """Queue a short Slack message about a published version (public incidents only, when
+    SLACK_WEBHOOK_URL is set). Returns whether one was queued."""
     version = (
         PostmortemVersion.objects.select_related("postmortem__incident")
         .filter(pk=version_id)
@@ -904,10 +909,10 @@ def post_to_slack(*, version_id: int) -> bool:
     )
     if version is None or version.postmortem.incident.is_restricted:
         return False
-    return slack.post_to_slack(
-        f"Postmortem published: <{_version_url(version)}|{version.title}>"
-        + (f" (version {version.number})" if version.number > 1 else "")
+    text = f"Postmortem published: <{_version_url(version)}|{version.title}>" + (
+        f" (version {version.number})" if version.number > 1 else ""
     )
+    return slack.queue_slack(text, dedupe_key=f"postmortem-version:{version.pk}:slack") is not None
 
 
 def connect() -> None:

@@ -1,4 +1,8 @@
-"""The one way emails are built: a text body and an HTML alternative from `<template>.txt/.html`."""
+"""The one way emails are built: a text body and an HTML alternative from `<template>.txt/.html`.
+
+Mails are not sent from here: `queue_mail` turns a built message into an outbox row
+(metrics_link/services/outbox.py), which a worker sends, retries and reports.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from metrics_link.models import OutboxMessage
+from metrics_link.services.outbox import queue_message
 
 
 def templated_email(
@@ -32,3 +39,26 @@ def templated_email(
         html if html is not None else render_to_string(f"{template}.html", context), "text/html"
     )
     return message
+
+
+def mail_payload(message: EmailMultiAlternatives) -> dict:
+    """The outbox payload of a built message (JSON: what the sender needs to rebuild it)."""
+    html = next((body for body, mime in message.alternatives if mime == "text/html"), "")
+    return {
+        "subject": message.subject,
+        "text": message.body,
+        "html": html,
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "headers": dict(message.extra_headers),
+    }
+
+
+def queue_mail(message: EmailMultiAlternatives, *, dedupe_key: str) -> OutboxMessage:
+    """Put a built message in the outbox (once per dedupe key); it is sent after commit."""
+    row, _ = queue_message(
+        channel=OutboxMessage.Channel.MAIL, payload=mail_payload(message), dedupe_key=dedupe_key
+    )
+    return row

@@ -8,10 +8,13 @@ which item; the send task delivers. Two guarantees, and where each comes from:
   first" — so two scans running at once record one row (on PostgreSQL the second INSERT waits for
   the first transaction and then fails on the constraint).
 * At-least-once SENDING: the row is written first with `sent_at` NULL, the send task is enqueued
-  on commit, and the task sets `sent_at` only after the message went out. A worker that dies
-  mid-send leaves `sent_at` NULL and its unacknowledged message is redelivered (acks_late +
-  reject_on_worker_lost + the broker's visibility timeout); the scan also re-enqueues rows left
-  unsent for a few minutes. Worst case one message is repeated; none is lost.
+  on commit, and the task turns the row into outbox messages (mail, Slack) and sets `sent_at`
+  in one transaction: `sent_at` means "handed to the outbox". The outbox
+  (metrics_link/services/outbox.py) sends each message, retries it with backoff and keeps
+  failures for the admin; a worker that dies mid-send leaves the message pending and its
+  unacknowledged task is redelivered (acks_late + reject_on_worker_lost + the broker's
+  visibility timeout), and the sweep publishes it again. The scan also re-enqueues rows left
+  unsent for a few minutes (a lost publish). Worst case one message is repeated; none is lost.
 
 Daily digest: users with `Profile.daily_digest` get no single messages. Their rows stay unsent
 until the first scan after DIGEST_HOUR (local time) each day, which enqueues one digest per user
@@ -25,19 +28,19 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from metrics_link.links import absolute_url
+from metrics_link.queue import enqueue_on_commit
 
 from ..display import display_name
 from ..models import ActionItem, Profile, ReminderSent
 from ..selectors.actions import OPEN_STATUSES, days_overdue, incident_visible_to
-from .mail import templated_email
-from .slack import post_to_slack
+from .mail import queue_mail, templated_email
+from .slack import queue_slack
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +179,11 @@ def scan_reminders(
     if enqueue:
         for row in result.recorded:
             if row.recipient_id not in digest_users:
-                send_reminder_task.delay_on_commit(row.pk)
+                enqueue_on_commit(send_reminder_task, row.pk)
         for pk in stale:
-            send_reminder_task.delay_on_commit(pk)
+            enqueue_on_commit(send_reminder_task, pk)
         for user_id in result.digests:
-            send_digest_task.delay_on_commit(user_id)
+            enqueue_on_commit(send_digest_task, user_id)
     return result
 
 
@@ -245,11 +248,12 @@ def slack_text(row: ReminderSent) -> str:
 
 
 def send_reminder(*, reminder_id: int) -> bool:
-    """Deliver one recorded reminder unless already sent. Returns whether something was sent.
+    """Hand one recorded reminder to the outbox (mail, and Slack when configured) unless already
+    done. Returns whether it was handed over now.
 
-    The row is locked for the send (skip_locked: a duplicate task for the same row, e.g. a
-    redelivery racing a re-enqueue, leaves at once). If this process dies mid-send the lock goes
-    with its connection and `sent_at` stays NULL, so a later attempt sends again.
+    The row is locked (skip_locked: a duplicate task for the same row, e.g. a redelivery racing
+    a re-enqueue, leaves at once); the outbox rows and `sent_at` commit together, and the outbox
+    rows' dedupe keys make a repeat record nothing twice.
     """
     # Counted outside the send's transaction, so failed attempts are counted too.
     ReminderSent.objects.filter(pk=reminder_id, sent_at__isnull=True).update(
@@ -277,9 +281,8 @@ def _send_locked(reminder_id: int) -> bool:
         return False
     message = render_reminder(row)
     if message is not None:
-        message.send()
-    if settings.SLACK_WEBHOOK_URL:
-        post_to_slack(slack_text(row))
+        queue_mail(message, dedupe_key=f"reminder:{row.pk}:mail")
+    queue_slack(slack_text(row), dedupe_key=f"reminder:{row.pk}:slack")
     row.sent_at = timezone.now()
     row.save(update_fields=["sent_at"])
     return True
@@ -311,16 +314,19 @@ def send_digest(*, user_id: int, cutoff: datetime | None = None) -> int:
             "list_url": absolute_url("/actions/"),
             "preferences_url": absolute_url("/me/"),
         }
-        templated_email(
+        message = templated_email(
             subject=f"Your action items today: {len(live)} need attention",
             template="postmortems/email/action_digest",
             context=ctx,
             to=[recipient.email],
             headers={"Auto-Submitted": "auto-generated"},
-        ).send()
-        if settings.SLACK_WEBHOOK_URL:
-            for row in live:
-                post_to_slack(slack_text(row))
+        )
+        # The rows are locked and marked sent in this transaction, so the same set is never
+        # digested twice; the key names that set.
+        pks = [r.pk for r in rows]
+        queue_mail(message, dedupe_key=f"digest:{user_id}:{min(pks)}-{max(pks)}:{len(pks)}")
+        for row in live:
+            queue_slack(slack_text(row), dedupe_key=f"reminder:{row.pk}:slack")
     ReminderSent.objects.filter(pk__in=[r.pk for r in rows]).update(sent_at=timezone.now())
     return len(live)
 

@@ -28,7 +28,7 @@ from ..models import (
 from ..selectors import reviews as review_selectors
 from .actions import create_action_item
 from .errors import ServiceError
-from .mail import templated_email
+from .mail import queue_mail, templated_email
 
 NOT_A_TEAM_MEMBER = "Only the team's members and its manager can change its retrospectives."
 REASON_REQUIRED = "Say why, in a sentence: the next reader needs the reason."
@@ -84,34 +84,35 @@ def build_weekly_review(
 
 @transaction.atomic
 def publish_weekly_review(*, review: WeeklyReview, mail: bool = True) -> WeeklyReview:
-    """Publish to all staff; the mail goes out once, after commit (`mail=False`: never, e.g.
-    for back-filled weeks nobody should be mailed about)."""
+    """Publish to all staff; the mail is queued in the outbox once, in this transaction, and
+    sent after commit (`mail=False`: never, e.g. for back-filled weeks nobody should be mailed
+    about)."""
     if not review.published:
         review.published = True
         review.published_at = timezone.now()
         review.save(update_fields=["published", "published_at"])
     if mail and review.mailed_at is None:
-        from ..tasks.reviews import mail_weekly_review_task
-
-        mail_weekly_review_task.delay_on_commit(review.pk)
+        mail_weekly_review(review_id=review.pk)
     return review
 
 
 def mail_weekly_review(*, review_id: int) -> bool:
-    """Send the review to ALL_STAFF_EMAIL (text + HTML) unless it already went out."""
+    """Queue the review's mail to ALL_STAFF_EMAIL (text + HTML) in the outbox unless it already
+    was; `mailed_at` records that hand-over (the outbox row records the sending)."""
     with transaction.atomic():
         review = WeeklyReview.objects.select_for_update().get(pk=review_id)
         if review.mailed_at is not None or not review.published:
             return False
         ctx = {"s": review.snapshot, "review": review, "site_url": site_url()}
         html = render_to_string("postmortems/reviews/email.html", ctx)
-        templated_email(
+        message = templated_email(
             subject=f"Weekly review {review.iso_week}: " + review.snapshot["summary"][0],
             template="postmortems/reviews/email",
             context=ctx,
             to=[settings.ALL_STAFF_EMAIL],
             html=absolutize_html(html),
-        ).send()
+        )
+        queue_mail(message, dedupe_key=f"weekly-review:{review.pk}:mail")
         review.mailed_at = timezone.now()
         review.save(update_fields=["mailed_at"])
     return True

@@ -1,28 +1,26 @@
-"""The one Slack sender: POST a message to SLACK_WEBHOOK_URL (an incoming webhook), if set."""
+"""The one Slack builder: a message for SLACK_WEBHOOK_URL (an incoming webhook), if set.
+
+Posting is the outbox's job (metrics_link/services/outbox.py reads the URL at send time, so the
+secret is never stored in a row); here a text becomes an outbox row.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 from django.conf import settings
 
+from metrics_link.models import OutboxMessage
+from metrics_link.services.outbox import queue_message
 
-def post_to_slack(text: str) -> bool:
-    """Send `text`; False when Slack is not configured. Raises on a bad URL or a non-2xx answer,
-    so the calling task retries."""
-    url = settings.SLACK_WEBHOOK_URL
-    if not url:
-        return False
-    if not url.startswith(("https://", "http://")):
-        raise ValueError("SLACK_WEBHOOK_URL must be an http(s) URL.")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above; the URL is a setting)
-        url,
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+
+def slack_payload(text: str) -> dict:
+    return {"text": text}
+
+
+def queue_slack(text: str, *, dedupe_key: str) -> OutboxMessage | None:
+    """Queue `text` for Slack (once per dedupe key); None when Slack is not configured."""
+    if not settings.SLACK_WEBHOOK_URL:
+        return None
+    row, _ = queue_message(
+        channel=OutboxMessage.Channel.SLACK, payload=slack_payload(text), dedupe_key=dedupe_key
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        if response.status >= 300:
-            raise RuntimeError(f"Slack answered {response.status}")
-    return True
+    return row

@@ -1,46 +1,27 @@
-"""Celery tasks of the documents feature: thin adapters (ids in, service call, retries)."""
+"""Celery tasks of the documents feature (compatibility adapters).
+
+Publishing now writes its mail and Slack message to the outbox in its own transaction
+(metrics_link.tasks.send_outbox_message_task sends them). These tasks remain so messages already
+in a broker queue when this version is deployed still do their work: they queue the outbox rows
+(once per version, by dedupe key) instead of sending.
+"""
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-from urllib.error import URLError
-
 from celery import shared_task
 
-__all__ = ["notify_reviewers_task", "post_to_slack_task", "send_publication_email_task"]
+__all__ = ["post_to_slack_task", "send_publication_email_task"]
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=6,
-)
+@shared_task(acks_late=True)
 def send_publication_email_task(version_id: int) -> int:
-    from ..services.documents import send_publication_email
+    from ..services.documents import queue_publication_email
 
-    return send_publication_email(version_id=version_id)
+    return queue_publication_email(version_id=version_id)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(URLError, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(acks_late=True)
 def post_to_slack_task(version_id: int) -> bool:
-    from ..services.documents import post_to_slack
+    from ..services.documents import queue_publication_slack
 
-    return post_to_slack(version_id=version_id)
-
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, URLError, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=6,
-)
-def notify_reviewers_task(postmortem_id: int) -> int:
-    from ..services.documents import notify_reviewers
-
-    return notify_reviewers(postmortem_id=postmortem_id)
+    return queue_publication_slack(version_id=version_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_not_required
@@ -9,8 +10,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from metrics_link.queue import broker_status
+
 from ..selectors.home import home_panels
 from ..selectors.incidents import open_incidents_for, recent_timeline_for
+
+log = logging.getLogger(__name__)
 
 
 def greeting(now: datetime | None = None) -> str:
@@ -40,11 +45,27 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers, else 503. For load balancers; no sign-in."""
+    """Database and broker, reported separately, for load balancers and monitoring; no sign-in.
+
+    503 only when the database is down: nothing can be served or kept. A broker outage answers
+    200 with "status": "degraded": requests still succeed and what they commit stays pending
+    until the sweep hands it over (ARCHITECTURE: "Accepted means kept and done"), so taking web
+    nodes out of rotation would turn a broker outage into a full one. Errors are logged by type,
+    never echoed (they can name hosts and users).
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        database = "ok"
     except Exception as exc:  # any database failure means unhealthy
-        return JsonResponse({"status": "unavailable", "database": str(exc)[:200]}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        log.warning("healthz: database unavailable (%s)", type(exc).__name__)
+        database = "down"
+    broker = broker_status()
+    if database != "ok":
+        status, code = "unavailable", 503
+    elif broker == "down":
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse({"status": status, "database": database, "broker": broker}, status=code)

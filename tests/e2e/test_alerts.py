@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -28,8 +27,8 @@ def process_after_commit(monkeypatch):
     """Run the delivery's processing on commit, the way the Celery task would (no eager mode)."""
     monkeypatch.setattr(
         tasks.process_delivery_task,
-        "delay_on_commit",
-        lambda pk: transaction.on_commit(lambda: process_delivery(delivery_id=pk)),
+        "apply_async",
+        lambda args, **kwargs: process_delivery(delivery_id=args[0]),
     )
 
 

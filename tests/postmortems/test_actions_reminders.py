@@ -13,11 +13,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from metrics_link.models import OutboxMessage
 from postmortems.models import ReminderSent
 from postmortems.services import reminders
 from postmortems.services.accounts import set_daily_digest
 from postmortems.tasks.actions import send_reminder_task, send_reminders_task
 from tests.factories import ActionItemFactory, IncidentFactory, TeamFactory, UserFactory
+from tests.support.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +95,7 @@ def test_the_scan_enqueues_one_send_per_recorded_row_on_commit(
     django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(send_reminder_task, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(send_reminder_task, "apply_async", lambda args, **kw: sent.append(args[0]))
     _item(0)
     _item(8)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -109,7 +111,11 @@ def test_sending_sets_sent_at_and_never_sends_twice():
     assert reminders.send_reminder(reminder_id=row.pk) is False
     row.refresh_from_db()
     assert row.sent_at is not None and row.attempts == 1
+    assert mail.outbox == []  # handed to the outbox, which sends after commit
+    assert deliver_outbox() == 1
+    assert deliver_outbox() == 0
     assert len(mail.outbox) == 1
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
 
 
 def test_unsent_rows_older_than_a_few_minutes_are_enqueued_again():
@@ -128,6 +134,7 @@ def test_the_owners_email_links_back_to_the_item(settings, incident):
     item = _item(0, incident=incident, owner=incident.commander, title="Add the alert")
     row = reminders.scan_reminders(enqueue=False).recorded[0]
     reminders.send_reminder(reminder_id=row.pk)
+    deliver_outbox()
     message = mail.outbox[0]
     assert message.to == [item.owner.email]
     assert message.subject == "Due today: Add the alert"
@@ -144,6 +151,7 @@ def test_the_managers_escalation_hides_a_restricted_incident_they_cannot_see(set
     row = reminders.scan_reminders(enqueue=False).recorded[0]
     assert row.recipient == item.team.manager
     reminders.send_reminder(reminder_id=row.pk)
+    deliver_outbox()
     message = mail.outbox[0]
     html = message.alternatives[0][0]
     assert "Rotate keys" in message.body and "overdue by 8 days" in message.body
@@ -184,6 +192,7 @@ def test_a_slack_message_is_posted_when_a_webhook_is_set(slack_server, settings)
     restricted = _item(8, incident=IncidentFactory(restricted=True, title=SECRET))
     for row in reminders.scan_reminders(enqueue=False).recorded:
         reminders.send_reminder(reminder_id=row.pk)
+    deliver_outbox()
     texts = sorted(m["text"] for m in slack_server)
     assert len(texts) == 2
     public = next(t for t in texts if "Cap the pool" in t)
@@ -192,14 +201,17 @@ def test_a_slack_message_is_posted_when_a_webhook_is_set(slack_server, settings)
     assert SECRET not in hidden and restricted.title not in hidden
 
 
-def test_a_failed_slack_call_leaves_the_reminder_unsent_for_a_retry(settings):
+def test_a_failed_slack_call_keeps_its_message_pending_for_a_retry(settings):
     settings.SLACK_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
     _item(0)
     row = reminders.scan_reminders(enqueue=False).recorded[0]
-    with pytest.raises(OSError, match=r"refused|Connection"):
-        reminders.send_reminder(reminder_id=row.pk)
-    row.refresh_from_db()
-    assert row.sent_at is None and row.attempts == 1
+    assert reminders.send_reminder(reminder_id=row.pk) is True
+    assert deliver_outbox() == 1  # the mail went; Slack refused
+    assert len(mail.outbox) == 1
+    post = OutboxMessage.objects.get(channel=OutboxMessage.Channel.SLACK)
+    assert post.status == OutboxMessage.Status.PENDING and post.attempts == 1
+    assert "URLError" in post.last_error
+    assert post.next_attempt_at > timezone.now()  # backing off before the sweep sends it again
 
 
 def test_digest_users_get_one_email_a_day_instead_of_single_ones():
@@ -216,15 +228,19 @@ def test_digest_users_get_one_email_a_day_instead_of_single_ones():
     result = reminders.scan_reminders(enqueue=False, now=tomorrow_noon)
     assert result.digests == [owner.pk]
     assert reminders.send_digest(user_id=owner.pk, cutoff=None) == 2
+    deliver_outbox()
     assert len(mail.outbox) == 1
     assert "First" in mail.outbox[0].body and "Second" in mail.outbox[0].body
     assert reminders.send_digest(user_id=owner.pk, cutoff=None) == 0
 
 
-def test_the_command_scans_sends_and_says_what_it_did(capsys, settings):
+def test_the_command_scans_sends_and_says_what_it_did(
+    capsys, settings, django_capture_on_commit_callbacks
+):
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded run: no broker, so it sends itself
     item = _item(0)
-    call_command("send_reminders")
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends after commit
+        call_command("send_reminders")
     out = capsys.readouterr().out
     assert "recorded 1 reminder(s) (1 due)" in out
     assert f"item #{item.pk}" in out and "Sent 1 reminder(s)" in out
@@ -239,7 +255,9 @@ def test_with_a_broker_the_command_leaves_sending_to_the_workers(
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued = []
-    monkeypatch.setattr(send_reminder_task, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(
+        send_reminder_task, "apply_async", lambda args, **kw: queued.append(args[0])
+    )
     _item(0)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("send_reminders")

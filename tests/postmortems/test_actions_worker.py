@@ -1,5 +1,5 @@
-"""A real Celery worker on Redis, killed mid-send: the reminder stays recorded once and is
-delivered at least once, at most twice."""
+"""A real Celery worker on Redis, killed mid-send: the reminder stays recorded once, its mail is
+one outbox row, and it is delivered at least once, at most twice."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from metrics_link.models import OutboxMessage
 from postmortems.config import celery_app
 from postmortems.models import ReminderSent
 from postmortems.services import reminders
@@ -112,13 +113,15 @@ def test_a_worker_killed_mid_send_loses_nothing_and_records_once(tmp_path):
         os.killpg(first.pid, signal.SIGKILL)  # the worker dies after handing the mail over
         first.wait(timeout=5)
         row.refresh_from_db()
-        assert row.sent_at is None  # the task never finished
+        assert row.sent_at is not None  # the reminder was handed to the outbox …
+        message = OutboxMessage.objects.get()
+        assert message.status == OutboxMessage.Status.PENDING  # … whose send never finished
 
         second = _start_worker(tmp_path, "second", sleep=0)
 
         def delivered():
-            row.refresh_from_db()
-            return row.sent_at is not None
+            message.refresh_from_db()
+            return message.status == OutboxMessage.Status.SENT
 
         _wait(delivered, 30, "the redelivered task to finish", logs)
     finally:
@@ -130,6 +133,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_records_once(tmp_path):
     assert 1 <= len(lines) <= 2, lines
     assert all(item.owner.email in line for line in lines)
     assert ReminderSent.objects.filter(action_item=item).count() == 1
+    assert OutboxMessage.objects.count() == 1  # one message, however often it was attempted
     # A later scan finds it recorded and sent: nothing new, nothing re-enqueued.
     later = reminders.scan_reminders(enqueue=False)
     assert later.recorded == [] and later.resent == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from metrics_link.models import OutboxMessage
+from metrics_link.services import outbox
 from postmortems.models.documents import Postmortem, PostmortemEvent, PostmortemVersion
 from postmortems.permissions import NotAllowed
 from postmortems.services import documents as svc
-from postmortems.services import slack
 from postmortems.services.errors import ServiceError
-from postmortems.tasks import documents as tasks
 from tests.factories import (
     ActionItemFactory,
     IncidentFactory,
@@ -19,6 +19,7 @@ from tests.factories import (
     WhyNodeFactory,
     publish_postmortem,
 )
+from tests.support.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -306,10 +307,12 @@ def test_publishing_a_public_postmortem_mails_all_staff_on_commit(
         version = publish_postmortem(
             incident, by=user, sections={"lessons": "Budgets."}, notify=True
         )
-    # The reviewers' mail (on submit), then only the email task: no Slack URL configured.
-    assert len(callbacks) == 2
+    assert len(callbacks) == 1  # no Slack URL configured: only the email's sending
     assert mail.outbox == []  # nothing is sent inside the transaction
-    assert tasks.send_publication_email_task(version.pk) == 1
+    row = OutboxMessage.objects.get()  # the mail is a row, committed with the publication
+    assert row.dedupe_key == f"postmortem-version:{version.pk}:mail"
+    assert deliver_outbox() == 1
+    assert deliver_outbox() == 0  # sent once
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["everyone@example.com"]
@@ -327,9 +330,9 @@ def test_a_restricted_postmortem_is_mailed_to_its_people_never_to_all_staff(
     responder = UserFactory()
     incident = IncidentFactory(restricted=True, commander=user, responders=[responder])
     with django_capture_on_commit_callbacks() as callbacks:
-        version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 2  # the reviewers' mail on submit, the publication mail
-    tasks.send_publication_email_task(version.pk)
+        publish_postmortem(incident, by=user, notify=True)
+    assert len(callbacks) == 1
+    deliver_outbox()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     recipients = message.to + message.cc + message.bcc
@@ -359,11 +362,11 @@ def test_slack_is_posted_for_public_postmortems_when_configured(
         sent.append((request.full_url, request.data))
         return FakeResponse()
 
-    monkeypatch.setattr(slack.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(outbox.urllib.request, "urlopen", fake_urlopen)
     with django_capture_on_commit_callbacks() as callbacks:
-        version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 3  # the reviewers' request, the email and Slack
-    assert tasks.post_to_slack_task(version.pk) is True
+        publish_postmortem(incident, by=user, notify=True)
+    assert len(callbacks) == 2
+    assert deliver_outbox() == 2  # the mail and the Slack post
     assert len(sent) == 1
     assert sent[0][0] == "https://hooks.slack.example/T/B/x"
     assert incident.title.encode() in sent[0][1]
@@ -374,10 +377,12 @@ def test_slack_never_hears_of_a_restricted_postmortem(
 ):
     settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T/B/x"
     monkeypatch.setattr(
-        slack.urllib.request, "urlopen", lambda *a, **k: pytest.fail("Slack was called")
+        outbox.urllib.request, "urlopen", lambda *a, **k: pytest.fail("Slack was called")
     )
     incident = IncidentFactory(restricted=True, commander=user)
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
-    assert len(callbacks) == 2  # the reviewers' request, the email to its people only
-    assert svc.post_to_slack(version_id=version.pk) is False
+    assert len(callbacks) == 1  # the email to its people only
+    assert svc.queue_publication_slack(version_id=version.pk) is False
+    assert not OutboxMessage.objects.filter(channel=OutboxMessage.Channel.SLACK).exists()
+    deliver_outbox()

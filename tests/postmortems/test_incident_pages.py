@@ -175,14 +175,39 @@ def test_healthz_answers_without_login(client):
     assert response.status_code == 200 and response.json()["database"] == "ok"
 
 
-def test_healthz_answers_503_when_the_database_fails(client, monkeypatch):
+def test_healthz_says_in_process_for_the_broker_of_the_embedded_run(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    body = client.get("/healthz").json()
+    assert body == {"status": "ok", "database": "ok", "broker": "in-process"}
+
+
+def test_healthz_reports_a_broker_outage_as_degraded_but_serving(client, settings, monkeypatch):
+    from postmortems.config import celery_app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Nothing listens on port 9: the one connection attempt is refused at once.
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")  # Celery reads it first
+    assert celery_app.conf.broker_url == "redis://127.0.0.1:9/0"
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "down"}
+
+
+def test_healthz_answers_503_when_the_database_fails_and_never_echoes_the_error(
+    client, monkeypatch
+):
     from django.db import connection
 
     def broken(*args, **kwargs):
-        raise RuntimeError("database is down")
+        raise RuntimeError("could not connect to server db.internal as user app_secret")
 
     monkeypatch.setattr(connection, "cursor", broken)
-    assert client.get("/healthz").status_code == 503
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+    assert "db.internal" not in response.content.decode()
+    assert "app_secret" not in response.content.decode()
 
 
 @pytest.mark.parametrize("rows", [1, 50])

@@ -24,6 +24,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.support.outbox import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -230,9 +231,12 @@ def test_publishing_mails_all_staff_once_after_commit(django_capture_on_commit_c
     with override_settings(ALL_STAFF_EMAIL="everyone@example.com"):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             review, _ = svc.build_weekly_review(week=WEEK)
-        assert len(callbacks) == 1  # the mail task, enqueued on commit
+        assert len(callbacks) == 1  # the outbox row's sending, enqueued on commit
         assert mail.outbox == []
-        assert svc.mail_weekly_review(review_id=review.pk) is True  # what the task runs
+        review.refresh_from_db()
+        assert review.mailed_at is not None  # handed to the outbox with the publication
+        assert svc.mail_weekly_review(review_id=review.pk) is False  # queued once only
+        assert deliver_outbox() == 1
         assert len(mail.outbox) == 1
         message = mail.outbox[0]
         assert message.to == ["everyone@example.com"]
@@ -241,7 +245,7 @@ def test_publishing_mails_all_staff_once_after_commit(django_capture_on_commit_c
         html = message.alternatives[0][0]
         assert "Checkout down" in html
         assert "<svg" in html
-        assert svc.mail_weekly_review(review_id=review.pk) is False  # already sent
+        assert deliver_outbox() == 0  # already sent
     assert len(mail.outbox) == 1
 
 
@@ -278,7 +282,7 @@ def test_restricted_incidents_are_counted_but_never_identified(
 
     with django_capture_on_commit_callbacks(execute=False):
         review, _ = svc.build_weekly_review(week=WEEK)
-    svc.mail_weekly_review(review_id=review.pk)
+    deliver_outbox()
 
     snapshot = json.dumps(review.snapshot, ensure_ascii=False)
     assert review.snapshot["incidents"]["count"] == 2
