@@ -32,8 +32,10 @@ def test_claiming_a_service_follows_a_next_on_this_site(client_for, user, team):
 
 
 @pytest.mark.parametrize("target", OUTSIDE)
-def test_bulk_reassign_never_redirects_off_site(client_for, user, other_user, target):
-    item = ActionItemFactory(owner=user)
+def test_bulk_reassign_never_redirects_off_site(client_for, user, other_user, team, target):
+    item = ActionItemFactory(
+        owner=user, team=team
+    )  # user manages the team: bulk reassign is theirs
     response = client_for(user).post(
         "/actions/reassign/", {"items": [item.pk], "owner": other_user.pk, "next": target}
     )
@@ -41,8 +43,8 @@ def test_bulk_reassign_never_redirects_off_site(client_for, user, other_user, ta
     assert response["Location"] == "/actions/"
 
 
-def test_bulk_reassign_follows_a_next_on_this_site(client_for, user, other_user):
-    item = ActionItemFactory(owner=user)
+def test_bulk_reassign_follows_a_next_on_this_site(client_for, user, other_user, team):
+    item = ActionItemFactory(owner=user, team=team)
     response = client_for(user).post(
         "/actions/reassign/",
         {"items": [item.pk], "owner": other_user.pk, "next": "/actions/?mine=1"},

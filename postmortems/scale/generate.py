@@ -1068,8 +1068,10 @@ def step_alerts(p: Plan, w: Writer) -> None:
             "received_at",
             "service_id",
             "delivery_id",
+            "severity_note",
+            "outcome",
         ],
-        rows(),
+        ((*row, "", "") for row in rows()),
         total,
     )
     w.write(
@@ -1582,8 +1584,9 @@ def step_postmortems(p: Plan, w: Writer) -> None:
             "incident_id",
             "submitted_by_id",
             "latest_version_id",
+            "version",
         ],
-        pms(),
+        ((*row, 1) for row in pms()),
         len(chosen) + len(drafts),
     )
 

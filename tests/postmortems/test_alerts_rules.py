@@ -279,6 +279,7 @@ def test_a_mitigation_time_a_person_set_is_kept_when_the_alerts_resolve(receive,
     receive(data(minutes_ago=30))
     incident = Incident.objects.get()
     person_time = NOW - timedelta(minutes=20)
+    incident.responders.add(user)
     update_incident(incident=incident, by=user, mitigated_at=person_time)
 
     resolve(receive, minutes_ago=30)
@@ -308,6 +309,7 @@ def test_an_incident_a_person_already_mitigated_or_resolved_is_left_alone(receiv
 
     receive(data())
     incident = Incident.objects.get()
+    incident.responders.add(user)
     change_status(incident=incident, to="resolved", by=user)
     resolve(receive)
 

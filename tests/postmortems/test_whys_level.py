@@ -81,6 +81,7 @@ def test_the_defaults_come_from_the_settings_table(user, incident):
 
 def test_a_stale_version_refuses_the_whole_level(user, other_user, incident):
     node = svc.add_why(incident=incident, author=user, answer="Old answer")
+    incident.responders.add(other_user)
     svc.update_why(node=node, expected_version=1, by=other_user, answer="Their answer")
     with pytest.raises(svc.StaleVersion):
         svc.answer_why(
@@ -99,6 +100,7 @@ def test_a_stale_version_refuses_the_whole_level(user, other_user, incident):
 
 def test_a_stale_version_is_refused_even_when_only_an_action_is_added(user, other_user, incident):
     node = svc.add_why(incident=incident, author=user, answer="Same answer")
+    incident.responders.add(other_user)
     svc.update_why(node=node, expected_version=1, by=other_user, category="process")
     with pytest.raises(svc.StaleVersion):
         svc.answer_why(
@@ -124,7 +126,7 @@ def test_a_level_without_the_nodes_version_saves_nothing(user, incident):
 
 def test_a_refused_action_leaves_no_new_cause_behind(user):
     # No team anywhere: the service has none and neither has the person.
-    orphan = IncidentFactory(services=[ServiceFactory(team=None, claimed=False)])
+    orphan = IncidentFactory(services=[ServiceFactory(team=None, claimed=False)], commander=user)
     with pytest.raises(ServiceError) as refused:
         svc.answer_why(incident=orphan, by=user, answer="Something", action_title="Fix")
     assert "team" in refused.value.message_dict
@@ -198,6 +200,7 @@ def test_a_stale_level_form_keeps_the_persons_text_and_saves_nothing(
     client_for, user, other_user, incident
 ):
     node = svc.add_why(incident=incident, author=user, answer="Old")
+    incident.responders.add(other_user)
     svc.update_why(node=node, expected_version=1, by=other_user, answer="Theirs")
     reply = client_for(user).post(
         url(incident, "whys-level"),
