@@ -76,6 +76,11 @@ def _version(w):
     return {"HTTP_IF_MATCH": f'"{w.node.pk}-{w.node.version}"'}
 
 
+def _pm_version(w):
+    w.pm.refresh_from_db()
+    return w.pm.version
+
+
 NOW = timezone.now
 ACTION = {"title": "Cache it", "owner": "", "due_on": "", "type": "prevent", "priority": "p2"}
 
@@ -94,10 +99,10 @@ ROWS: dict[str, R] = {
     "feeds/<str:token>/reviews.atom": R(get="ooooo", post="rrrrr"),
     "admin/": R(get="LLLLo", post="LLLLo"),  # every admin/ pattern: staff only (Django admin)
     # API
-    # open today; the contract wants sign-in (issue 11, finding 16, another branch)
-    "api/schema/": R(get="ooooo", post="mmmmm", put="mmmmm", patch="mmmmm", delete="mmmmm"),
-    "api/docs/": R(get="ooooo", post="mmmmm", put="mmmmm", patch="mmmmm", delete="mmmmm"),
-    "api/redoc/": R(get="ooooo", post="mmmmm", put="mmmmm", patch="mmmmm", delete="mmmmm"),
+    # the schema and its docs pages need sign-in like every other page (the contract)
+    "api/schema/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
+    "api/docs/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
+    "api/redoc/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
     "api/incidents/": R(get="Loooo", post="Loooo", data=lambda w: {"title": "Cart down", "severity": "sev3", "services": [w.service.slug]}),
     "api/incidents/<int:pk>/": R(get="Loooo", post="Lmmmm", patch="Lxooo", data={"title": "Renamed"}),
     "api/incidents/<int:pk>/timeline/": R(get="Loooo", post="Loooo", data={"body": "Seen from EU too"}),
@@ -113,6 +118,7 @@ ROWS: dict[str, R] = {
     "api/action-items/<int:pk>/reopen/": R(get="Lmmmm", post="Lxbbb"),
     "api/postmortems/": R(get="Loooo", post="Lmmmm"),
     "api/postmortems/<int:incident_id>/": R(get="Loooo", post="Lmmmm", kw={"incident_id": lambda w: w.published.pk}),
+    "api/postmortems/<int:incident_id>/draft/": R(get="Loooo", post="Lmmmm", patch="Lxbbb", data={"sections": {"lessons": "Mine"}}, headers=lambda w: {"HTTP_IF_MATCH": f'"{w.incident.pk}-{_pm_version(w)}"'}),
     "api/postmortems/<int:incident_id>/submit/": R(get="Lmmmm", post="Lxbbb"),
     "api/postmortems/<int:incident_id>/approve/": R(get="Lmmmm", post="Lxoxx"),
     "api/postmortems/<int:incident_id>/request-changes/": R(get="Lmmmm", post="Lxoxx", data={"comment": "Say more about the pool"}),
@@ -154,6 +160,7 @@ ROWS: dict[str, R] = {
     "incidents/<int:pk>/recurrences/": R(get="Lmmmm", post="Lxooo", data=lambda w: {"earlier": w.published.pk, "decision": "dismiss", "reason": "Other pool"}),
     # why tree
     "incidents/<int:pk>/whys/": R(get="Loooo", post="Lrrrr"),
+    "incidents/<int:pk>/whys/level/": R(get="Lmmmm", post="Lxooo", data=lambda w: {"node": w.node.pk, "version": w.node.version, "answer": "Better", "category": "code"}),
     "incidents/<int:pk>/whys/add/": R(get="Lmmmm", post="Lxooo", data={"answer": "The pool was too small"}),
     "incidents/<int:pk>/whys/hints/": R(get="Lmmmm", post="Loooo", data={"answer": "Bob forgot"}),
     "incidents/<int:pk>/whys/<int:node_id>/": R(get="Lmmmm", post="Lxooo", data=lambda w: {"answer": "Better", "version": w.node.version}),
@@ -174,10 +181,8 @@ ROWS: dict[str, R] = {
     # postmortems (the incident's postmortem is in review; `person` is its named reviewer)
     "incidents/<int:pk>/postmortem/": R(get="Loooo", post="Lrrrr"),
     "incidents/<int:pk>/postmortem/start/": R(get="Lmmmm", post="Loooo"),
-    "incidents/<int:pk>/postmortem/sections/<slug:key>/": R(get="Lmmmm", post="Lxooo", data={"text": "Mine"}),
-    "incidents/<int:pk>/postmortem/regenerate/": R(get="Lmmmm", post="Lxooo"),
-    "incidents/<int:pk>/postmortem/reviewers/": R(get="Lmmmm", post="Lxooo", data=lambda w: {"reviewers": [w.person.pk]}),
-    "incidents/<int:pk>/postmortem/submit/": R(get="Lmmmm", post="Lxooo"),
+    "incidents/<int:pk>/postmortem/save/": R(get="Lmmmm", post="Lxbbb", data=lambda w: {"version": _pm_version(w), "lessons": "Mine"}),  # in review: edits wait for "request changes"
+    "incidents/<int:pk>/postmortem/submit/": R(get="Lmmmm", post="Lxbbb", data=lambda w: {"version": _pm_version(w)}),  # already in review
     "incidents/<int:pk>/postmortem/approve/": R(get="Lmmmm", post="Lxoxx"),
     "incidents/<int:pk>/postmortem/request-changes/": R(get="Lmmmm", post="Lxoxx", data={"comment": "Say more"}),
     "incidents/<int:pk>/postmortem/publish/": R(get="Lmmmm", post="Lxooo"),
@@ -198,6 +203,7 @@ ROWS: dict[str, R] = {
     "retros/<int:pk>/actions/": R(get="Lmmmm", post="Lhooo", data=lambda w: {**ACTION, "owner": w.person.pk, "due_on": (NOW() + timedelta(days=9)).date()}),
     "retros/<int:pk>/publish/": R(get="Lmmmm", post="Lhooo"),
     # the person's own settings
+    "subscribe/": R(get="Loooo", post="Loooo"),  # like me/: makes the reader's feed token once
     "me/": R(get="Loooo", post="Loooo"),  # a read: makes the reader's token and profile once
     "me/reset-feed-token/": R(get="Lmmmm", post="Loooo"),
     "me/preferences/": R(get="Lmmmm", post="Loooo", data={}),
@@ -329,6 +335,7 @@ def _build_world() -> SimpleNamespace:
         item=item,
         entry=entry,
         published=earlier,
+        pm=pm,
         retro=retro,
         retro_item=retro_item,
         experiment=experiment,

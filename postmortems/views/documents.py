@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from metrics_link.links import absolute_url
 from metrics_link.models import Service, Team
 
+from .. import permissions as perms
 from ..display import display_name
 from ..forms.documents import REFRESH, REGENERATE_PREFIX, SAVE, SUBMIT, DraftForm
 from ..models import Incident, WhyNode
@@ -130,6 +131,8 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
     pressed button says: nothing more, submit for review, or regenerate. On a validation error or
     a stale version the page is shown again with everything the person typed."""
     pm = _pm(request, pk)
+    # Who may write is decided before the form: a refused writer gets 403, not a form error.
+    perms.require(perms.can_edit_postmortem(request.user, pm), perms.incident_refusal(pm.incident))
     form = DraftForm(
         request.POST, postmortem=pm, reviewer_choices=sel.reviewer_choices(pm.incident)
     )
