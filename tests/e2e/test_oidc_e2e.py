@@ -7,6 +7,7 @@ The test starts the provider on a free loopback port (installing tests/oidc/node
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,10 @@ def _free_port() -> int:
 def _node_modules():
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        pytest.skip("needs Node.js and npm (apt-get install nodejs npm)")
+        reason = "needs Node.js and npm (apt-get install nodejs npm)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{reason} (CI=true: a missing service is a failure)", pytrace=False)
+        pytest.skip(reason)
     if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         subprocess.run(  # noqa: S603 (our own npm, fixed arguments)
             [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(OIDC_DIR)],
