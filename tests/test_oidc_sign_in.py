@@ -446,3 +446,15 @@ def test_an_sso_user_reads_and_writes_exactly_what_a_local_employee_can(idp):
     notes = TimelineEntry.objects.filter(body__startswith="seen by")
     assert set(notes.values_list("incident_id", flat=True)) == {public.pk}
     assert notes.count() == 2
+
+
+def test_local_login_off_the_admin_password_form_refuses_staff_who_are_not_superusers(settings):
+    settings.LOCAL_LOGIN = False
+    UserFactory(username="staffer", is_staff=True)
+    client = Client()
+    response = client.post("/admin/login/", {"username": "staffer", "password": "pw"})
+    assert response.status_code == 200 and "administrators only" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    settings.LOCAL_LOGIN = True
+    response = client.post("/admin/login/", {"username": "staffer", "password": "pw"})
+    assert response.status_code == 302 and "_auth_user_id" in client.session

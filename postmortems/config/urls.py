@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from postmortems.oidc import views as oidc_views
 from postmortems.views.home import healthz
 
+# With LOCAL_LOGIN off, the admin's password form is for superusers too (README "Company sign-in").
+admin.site.login_form = oidc_views.AdminLoginForm
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(

@@ -6,6 +6,7 @@ import logging
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -29,17 +30,30 @@ logger = logging.getLogger(__name__)
 SESSION_ID_TOKEN = "oidc_id_token"  # noqa: S105 (a session key name)
 
 
+def refuse_unless_superuser(user) -> None:
+    if not user.is_superuser:
+        raise forms.ValidationError(
+            f"Password sign-in is for administrators only: sign in with "
+            f"{settings.OIDC_PROVIDER_NAME}.",
+            code="local_login_off",
+        )
+
+
 class SuperuserOnlyAuthenticationForm(AuthenticationForm):
     """With LOCAL_LOGIN off, the password form is the superusers' break-glass door only."""
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if not user.is_superuser:
-            raise forms.ValidationError(
-                f"Password sign-in is for administrators only: sign in with "
-                f"{settings.OIDC_PROVIDER_NAME}.",
-                code="local_login_off",
-            )
+        refuse_unless_superuser(user)
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's own password form follows the same rule when LOCAL_LOGIN is off."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not settings.LOCAL_LOGIN:
+            refuse_unless_superuser(user)
 
 
 class SignInView(LoginView):
