@@ -11,6 +11,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.utils.crypto import get_random_string
@@ -150,7 +151,10 @@ def _complete(request: HttpRequest):
     account = ProviderAccount.from_claims(
         issuer=config["issuer"], claims=claims, teams_claim=settings.OIDC_TEAMS_CLAIM
     )
-    user = sign_in_external_account(account=account)
+    try:
+        user = sign_in_external_account(account=account)
+    except IntegrityError:  # the same person's first sign-in in another tab won: now it matches
+        user = sign_in_external_account(account=account)
     if not user.is_active:
         raise SignInFailed(
             f"user {user.username} is inactive",
