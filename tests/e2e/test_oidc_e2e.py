@@ -123,11 +123,15 @@ def _sign_in_at_provider(page, live_server, login: str):
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_company_sign_in_creates_updates_and_signs_out(page, live_server, oidc_provider, shot):
+def test_company_sign_in_creates_updates_and_signs_out(
+    transactional_db, page, live_server, oidc_provider, shot
+):
     payments = TeamFactory(slug="payments", name="Payments")
     sre = TeamFactory(slug="sre", name="SRE")
     platform = TeamFactory(slug="platform", name="Platform")
 
+    page.goto(f"{live_server.url}/accounts/login/")
+    shot("oidc-login-page")
     _sign_in_at_provider(page, live_server, "alice")
     alice = get_user_model().objects.get(external_identities__subject="alice")
     assert (alice.username, alice.email, alice.first_name, alice.last_name) == (
