@@ -56,6 +56,7 @@ class FakeProvider:
         self.sign_with = self.key
         self.token_requests: list[dict] = []
         self.nonce = ""
+        self.tamper_sub = ""
 
     def id_token(self) -> str:
         now = int(time.time())
@@ -93,7 +94,16 @@ class FakeProvider:
         if self.down:
             raise requests.ConnectionError(f"connection refused: {url}")
         self.token_requests.append(dict(data))
-        return self._answer(url, {"id_token": self.id_token(), "access_token": "at-1"})
+        id_token = self.id_token()
+        if (
+            self.tamper_sub
+        ):  # someone edits the signed body on the way: the signature no longer fits
+            head, body, signature = id_token.split(".")
+            claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            claims["sub"] = self.tamper_sub
+            body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+            id_token = f"{head}.{body}.{signature}"
+        return self._answer(url, {"id_token": id_token, "access_token": "at-1"})
 
 
 @pytest.fixture
@@ -289,6 +299,19 @@ def test_an_expired_id_token_is_refused_and_creates_nothing(client, idp, caplog)
 def test_a_tampered_id_token_is_refused_and_creates_nothing(client, idp, caplog):
     idp.sign_with = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     refused(sign_in(client, idp), caplog, "signature")
+    assert not User.objects.exists()
+
+
+def test_an_id_token_whose_body_was_edited_is_refused(client, idp, caplog):
+    idp.tamper_sub = "00u-the-ceo"
+    idp.claims["sub"] = "00u-the-ceo"
+    refused(sign_in(client, idp), caplog, "signature")
+    assert not User.objects.exists() and not ExternalIdentity.objects.exists()
+
+
+def test_an_id_token_signed_with_an_unknown_key_is_refused(client, idp, caplog):
+    idp.jwks["keys"][0]["kid"] = "rotated-away"
+    refused(sign_in(client, idp), caplog, "not in the JWKS")
     assert not User.objects.exists()
 
 

@@ -129,9 +129,9 @@ class ProviderClient(OIDCAuthenticationBackend):
             raise SignInFailed(f"ID token signed with {alg!r}, not a provider key algorithm")
         try:
             key = self.retrieve_matching_jwk(token)
-        except SuspiciousOperation as exc:
+        except (SuspiciousOperation, KeyError, jwt.PyJWTError) as exc:
             raise SignInFailed(f"ID token key {header.get('kid')!r} not in the JWKS") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:
             raise unavailable(f"JWKS at {self.OIDC_OP_JWKS_ENDPOINT} failed: {exc}") from exc
         try:
             claims = jwt.decode(
