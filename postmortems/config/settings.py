@@ -365,6 +365,38 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Company sign-in with OpenID Connect (postmortems/sso/; README "Company sign-in"). On when
+# OIDC_ISSUER and OIDC_CLIENT_ID are set; the endpoints come from the issuer's discovery document.
+# The redirect URI to register at the provider is <SITE_URL>/oidc/callback/.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_TEAMS_CLAIM = env.str("OIDC_TEAMS_CLAIM", default="groups")
+OIDC_ADMIN_GROUPS = env.list("OIDC_ADMIN_GROUPS", default=[])
+
+
+def team_map_pairs(pairs: list[str]) -> dict[str, str]:
+    """`group=team-slug` pairs; a bad pair refuses to start."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        group, _, slug = pair.partition("=")
+        if not group.strip() or not slug.strip():
+            raise ImproperlyConfigured(f"OIDC_TEAM_MAP: {pair!r} must be group=team-slug.")
+        mapping[group.strip()] = slug.strip()
+    return mapping
+
+
+OIDC_TEAM_MAP = team_map_pairs(env.list("OIDC_TEAM_MAP", default=[]))
+# Off: the login page offers only company sign-in; the password form stays at
+# /accounts/login/?local=1 for superusers (break-glass), throttled like any password sign-in.
+LOCAL_LOGIN = env.bool("LOCAL_LOGIN", default=True)
+# mozilla-django-oidc's own knobs: PKCE (S256) on every sign-in, bounded calls to the provider.
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_DISCOVERY_CACHE_SECONDS = 3600
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
