@@ -89,6 +89,9 @@ ROWS: dict[str, R] = {
     # own authentication: health checks, login, webhooks (secrets), feeds (token in the URL)
     "healthz": R(get="ooooo", post="rrrrr"),
     "accounts/login/": R(get="ooooo", post="rrrrr"),
+    # company sign-in: 404 while OIDC_ISSUER is unset (tests/test_oidc_sign_in.py covers it configured)
+    "oidc/authenticate/": R(get="hhhhh", post="hhhhh"),
+    "oidc/callback/": R(get="hhhhh", post="hhhhh"),
     "accounts/logout/": R(get="Lmmmm", post="LLLLL"),  # signed out: back to the login page
     "hooks/github/": R(get="mmmmm", post="aaaaa"),
     "hooks/gitlab/": R(get="mmmmm", post="aaaaa"),
