@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from postmortems.models import FeedToken, WeeklyReview
 from postmortems.services import documents as document_services
+from postmortems.services.sso_accounts import ProviderAccount, sign_in_external_account
 from tests.factories import (
     ActionItemFactory,
     DeployFactory,
@@ -307,12 +308,29 @@ def _build_world() -> SimpleNamespace:
     token, _ = FeedToken.objects.get_or_create(user=person)
     # A restricted incident of the same service: the employee and the manager are not its people.
     hidden = IncidentFactory(services=[service], commander=person, restricted=True)
+    # An employee who signed in through the company's identity provider (issue 14): a sixth
+    # column in every case, expected to get exactly what the local employee gets.
+    sso = sign_in_external_account(
+        account=ProviderAccount.from_claims(
+            issuer="https://idp.example.com",
+            claims={
+                "sub": "sso-1",
+                "email": "sam.sso@example.com",
+                "name": "Sam Sso",
+                "groups": ["staff"],
+            },
+            teams_claim="groups",
+        ),
+        team_map={},
+        admin_groups=[],
+    )
     users = {
         "anonymous": None,
         "employee": employee,
         "person": person,
         "manager": manager,
         "superuser": superuser,
+        "sso": sso,
     }
     clients = {}
     for role, user in users.items():
@@ -483,13 +501,16 @@ ROW_CASES = [
 
 @pytest.mark.parametrize(("route", "method"), ROW_CASES)
 def test_the_matrix(world, db, route, method):
-    """One pattern and method, all five roles (every failing role is listed)."""
+    """One pattern and method, all five roles and an SSO employee (every failing role is listed)."""
     row = ROWS[route]
     path = _path(route, row, world)
+    codes = getattr(row, method)
     problems = [
-        _check(world, route, method, role, getattr(row, method)[index], path, row)
+        _check(world, route, method, role, codes[index], path, row)
         for index, role in enumerate(ROLES)
     ]
+    # The SSO employee's row is the local employee's.
+    problems.append(_check(world, route, method, "sso", codes[ROLES.index("employee")], path, row))
     problems = [p for p in problems if p]
     assert not problems, "\n".join(problems)
 
@@ -520,8 +541,12 @@ def test_a_restricted_incident_is_404_and_unchanged_for_those_outside_it(world, 
     )
     path = _path(route, R(get=row.get, post=row.post), swapped)  # no overrides: its own ids
     problems = []
-    for role in ("employee", "manager"):
-        code = "m" if getattr(row, method)[ROLES.index(role)] == "m" else "h"
+    for role in ("employee", "manager", "sso"):
+        code = (
+            "m"
+            if getattr(row, method)[ROLES.index(role if role != "sso" else "employee")] == "m"
+            else "h"
+        )
         problems.append(_check(swapped, route, method, role, code, path, row))
     problems = [p for p in problems if p]
     assert not problems, "\n".join(problems)
