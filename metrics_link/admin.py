@@ -138,8 +138,17 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(MetricSeries)
 class MetricSeriesAdmin(admin.ModelAdmin):
-    list_display = ["name", "label", "kind", "unit", "service"]
-    list_filter = ["kind"]
+    list_display = [
+        "name",
+        "label",
+        "kind",
+        "unit",
+        "service",
+        "watched",
+        "bad_direction",
+        "critical",
+    ]
+    list_filter = ["kind", "watched", "critical"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)
