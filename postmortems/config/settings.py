@@ -267,6 +267,10 @@ DEPLOY_WATCH_ALPHA = env.float("DEPLOY_WATCH_ALPHA", default=0.01)
 # outbox, so a pipeline can roll back.
 DEPLOY_WATCH_HOOK_URL = env.str("DEPLOY_WATCH_HOOK_URL", default="")
 DEPLOY_WATCH_HOOK_SECRET = env.str("DEPLOY_WATCH_HOOK_SECRET", default="")
+# A Prometheus to read series that have a PromQL query (query_range over HTTP, this timeout);
+# empty: every series is read from the points pushed to the API.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=5.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
