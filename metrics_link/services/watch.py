@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -23,9 +26,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import judge as judgement
-from ..models import Deploy, DeployWatch, MetricPoint, MetricSeries
+from ..links import absolute_url
+from ..models import Deploy, DeployWatch, MetricPoint, MetricSeries, OutboxMessage
 from ..queue import publish
 from ..signals import deploy_judged
+from .outbox import queue_message
 
 logger = logging.getLogger(__name__)
 
@@ -211,10 +216,77 @@ def _decide(
     )
     watch.decided_at = now
     watch.save()
+    if watch.status == DeployWatch.Status.REGRESSED and settings.DEPLOY_WATCH_HOOK_URL:
+        queue_rollback_hook(watch)
     watch_id, status = watch.pk, watch.status
     transaction.on_commit(
         lambda: deploy_judged.send(sender=DeployWatch, watch_id=watch_id, status=status),
         robust=True,
+    )
+
+
+def rollback_target(deploy: Deploy) -> Deploy | None:
+    """The latest earlier deploy of the same service and environment judged healthy (or, with
+    no watch yet decided healthy, none: we only name a target the metrics vouched for)."""
+    return (
+        Deploy.objects.filter(
+            service_id=deploy.service_id,
+            environment=deploy.environment,
+            finished_at__lt=deploy.finished_at,
+            status=Deploy.Status.SUCCESS,
+            watch__status=DeployWatch.Status.HEALTHY,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def _deploy_data(deploy: Deploy) -> dict:
+    return {
+        "id": deploy.pk,
+        "service": deploy.service.slug,
+        "environment": deploy.environment,
+        "version": deploy.version,
+        "sha": deploy.sha,
+        "finished_at": deploy.finished_at.isoformat(),
+        "page_url": absolute_url(deploy.get_absolute_url()),
+    }
+
+
+def hook_body(watch: DeployWatch) -> str:
+    deploy = watch.deploy
+    target = rollback_target(deploy)
+    return json.dumps(
+        {
+            "event": "deploy.regressed",
+            "status": watch.status,
+            "score": watch.score,
+            "decided_at": watch.decided_at.isoformat() if watch.decided_at else None,
+            "deploy": _deploy_data(deploy),
+            "rollback_to": _deploy_data(target) if target else None,
+            "metrics": watch.results,
+            "notes": [line for line in watch.notes.splitlines() if line],
+        },
+        sort_keys=True,
+    )
+
+
+def signature(body: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def queue_rollback_hook(watch: DeployWatch) -> None:
+    """POST the verdict to DEPLOY_WATCH_HOOK_URL through the outbox (retried, capped), signed
+    like GitHub's webhooks: `X-Postmortems-Signature: sha256=<hex HMAC-SHA256 of the body>`."""
+    body = hook_body(watch)
+    headers = {"Content-Type": "application/json"}
+    if settings.DEPLOY_WATCH_HOOK_SECRET:
+        headers["X-Postmortems-Signature"] = signature(body, settings.DEPLOY_WATCH_HOOK_SECRET)
+    queue_message(
+        channel=OutboxMessage.Channel.HOOK,
+        payload={"url": settings.DEPLOY_WATCH_HOOK_URL, "headers": headers, "body": body},
+        dedupe_key=f"deploy-watch-hook:{watch.pk}",
     )
 
 
