@@ -274,3 +274,24 @@ def test_bad_settings_are_a_400_and_change_nothing(api_client_for):
     assert MetricSeries.objects.get(name="logins").watched is False
     assert api.get("/api/metrics/nope/").status_code == 404
     assert api.get("/api/metrics/logins/").json()["min_change"] == 0.05
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def test_the_deploy_page_shows_the_verdict_with_a_chart_per_metric(client_for, user):
+    end = timezone.now() - timedelta(hours=1)
+    series_around("logins", end, before=100, after=60, week=100, label="Logins")
+    deploy = record_deploy(service="web", version="v7", finished_at=end).deploy
+    judge_deploy(deploy.pk)
+    page = client_for(user).get(f"/deploys/{deploy.pk}/").content.decode()
+    assert "Immune system" in page and "Regressed" in page
+    assert "<svg" in page and "after the deploy" in page
+    listing = client_for(user).get("/deploys/").content.decode()
+    assert "badge-danger" in listing and "Regressed" in listing
+
+
+def test_a_deploy_being_watched_says_when_the_verdict_comes(client_for, user):
+    deploy = record_deploy(service="web").deploy
+    page = client_for(user).get(f"/deploys/{deploy.pk}/").content.decode()
+    assert "the verdict comes at" in page

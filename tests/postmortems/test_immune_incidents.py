@@ -132,3 +132,22 @@ def test_no_hook_without_a_url(web):
     deploy = record_deploy(service=web, finished_at=end).deploy
     judge_deploy(deploy.pk)
     assert not OutboxMessage.objects.filter(channel="hook").exists()
+
+
+def test_the_weekly_review_shows_what_the_immune_system_caught(
+    web, django_capture_on_commit_callbacks
+):
+    from postmortems.reviews_metrics import iso_week_of
+    from postmortems.selectors.reviews import compute_weekly_review
+
+    end = timezone.now() - timedelta(hours=1)
+    series_around("logins", end, before=100, after=50, label="Logins")
+    deploy = record_deploy(service=web, version="v2.41.0", finished_at=end).deploy
+    watch = judged(deploy, django_capture_on_commit_callbacks)
+    data = compute_weekly_review(iso_week_of(timezone.localtime(watch.decided_at).date()))
+    immune = data["immune"]
+    assert immune["counts"]["regressed"] == 1
+    assert immune["median_minutes"] > 0
+    assert immune["regressions"][0]["deploy"] == "profile-web v2.41.0"
+    assert len(immune["before_alert"]) == 1 and immune["before_alert"][0]["ahead_minutes"] is None
+    assert "Caught by the immune system" in data["html"]["immune"]
