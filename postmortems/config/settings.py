@@ -271,6 +271,7 @@ DEPLOY_WATCH_HOOK_SECRET = env.str("DEPLOY_WATCH_HOOK_SECRET", default="")
 # empty: every series is read from the points pushed to the API.
 PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
 PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=5.0)
+PROMETHEUS_STEP_SECONDS = env.float("PROMETHEUS_STEP_SECONDS", default=60.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
