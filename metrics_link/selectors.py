@@ -37,7 +37,7 @@ def with_commits(qs):
 
     from .models import DeployCommit
 
-    return qs.select_related("service__team", "watch").prefetch_related(
+    return qs.select_related("service__team").prefetch_related(
         Prefetch(
             "deploy_commits",
             queryset=DeployCommit.objects.select_related("commit").order_by("position"),
@@ -67,7 +67,7 @@ def deploy_list(
         qs = qs.filter(finished_at__gte=since)
     if until:
         qs = qs.filter(finished_at__lt=until)
-    return with_commits(qs).order_by("-finished_at", "-pk")
+    return with_commits(qs).select_related("watch").order_by("-finished_at", "-pk")
 
 
 def deploys_in_window(*, start, end, environments=None, services=None):

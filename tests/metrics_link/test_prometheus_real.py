@@ -24,8 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from metrics_link.models import DeployWatch, MetricSeries
+from metrics_link.models import DeployWatch, MetricSeries, OutboxMessage
 from metrics_link.services.deploys import record_deploy
+from metrics_link.services.outbox import send_message
 from metrics_link.services.prometheus import query_values
 from metrics_link.services.watch import judge_deploy
 from postmortems.models import Incident
@@ -163,6 +164,8 @@ def test_a_deploy_that_degrades_a_prometheus_metric_is_caught(
     assert "judged against the window before only" in watch.results[0]["reason"]
     incident = Incident.objects.get()
     assert ranked_suspects(incident)[0].deploy == deploy
+    hook = OutboxMessage.objects.get(channel="hook")
+    send_message(message_id=hook.pk)  # what the worker does (already done when tasks run eagerly)
     headers, body = receiver.received[0]
     expected = hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
     assert headers["X-Postmortems-Signature"] == f"sha256={expected}"
