@@ -8,6 +8,7 @@ from .models import (
     Alert,
     Commit,
     Deploy,
+    DeployWatch,
     MetricSeries,
     OutboxMessage,
     Service,
@@ -138,12 +139,30 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(MetricSeries)
 class MetricSeriesAdmin(admin.ModelAdmin):
-    list_display = ["name", "label", "kind", "unit", "service"]
-    list_filter = ["kind"]
+    list_display = [
+        "name",
+        "label",
+        "kind",
+        "unit",
+        "service",
+        "watched",
+        "bad_direction",
+        "critical",
+    ]
+    list_filter = ["kind", "watched", "critical"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or permissions.can_edit_metric_series(request.user, obj))
+
+
+@admin.register(DeployWatch)
+class DeployWatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The immune system's verdicts: decided by the judge, shown here, never edited."""
+
+    list_display = ["deploy", "status", "score", "due_at", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["deploy__service"]
 
 
 @admin.register(OutboxMessage)

@@ -67,7 +67,7 @@ def deploy_list(
         qs = qs.filter(finished_at__gte=since)
     if until:
         qs = qs.filter(finished_at__lt=until)
-    return with_commits(qs).order_by("-finished_at", "-pk")
+    return with_commits(qs).select_related("watch").order_by("-finished_at", "-pk")
 
 
 def deploys_in_window(*, start, end, environments=None, services=None):
@@ -124,3 +124,66 @@ def alert_list(
     if until:
         qs = qs.filter(starts_at__lt=until)
     return qs
+
+
+WATCH_BADGES = {
+    "watching": "badge-muted",
+    "healthy": "badge-ok",
+    "marginal": "badge-warn",
+    "regressed": "badge-danger",
+    "no_data": "badge-muted",
+}
+
+
+def deploy_watch_section(deploy) -> dict | None:
+    """The deploy page's verdict: status, notes, and per metric its result and a before/after
+    chart (the window after shaded, the same span a week earlier dashed)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from . import charts
+    from .models import DeployWatch, MetricPoint, MetricSeries
+
+    watch = DeployWatch.objects.filter(deploy=deploy).first()
+    if watch is None:
+        return None
+    span = timedelta(seconds=settings.DEPLOY_WATCH_SECONDS)
+    start, end = deploy.finished_at - 2 * span, deploy.finished_at + span
+    week = timedelta(days=7)
+    names = [r.get("name") for r in watch.results]
+    series_by_name = {s.name: s for s in MetricSeries.objects.filter(name__in=names)}
+    metrics = []
+    for result in watch.results:
+        series = series_by_name.get(result.get("name"))
+        chart = None
+        if series is not None:
+            points = list(
+                MetricPoint.objects.filter(series=series, ts__gte=start, ts__lte=end)
+                .order_by("ts")
+                .values_list("ts", "value")
+            )
+            earlier = [
+                (ts + week, value)
+                for ts, value in MetricPoint.objects.filter(
+                    series=series, ts__gte=start - week, ts__lte=end - week
+                )
+                .order_by("ts")
+                .values_list("ts", "value")
+            ]
+            chart = charts.line_chart(
+                charts.Series(str(series), points),
+                comparison=charts.Series("a week earlier", earlier) if earlier else None,
+                window=(deploy.finished_at, end),
+                window_label="after the deploy",
+                title=f"{series} around the deploy",
+                unit=series.unit,
+                height=160,
+            )
+        metrics.append({"result": result, "chart": chart})
+    return {
+        "watch": watch,
+        "badge": WATCH_BADGES.get(watch.status, "badge-muted"),
+        "notes": [line for line in watch.notes.splitlines() if line],
+        "metrics": metrics,
+    }

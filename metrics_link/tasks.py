@@ -10,6 +10,7 @@ from celery.signals import worker_ready
 from .queue import publish
 from .services.outbox import send_message
 from .services.sweep import sweep_pending
+from .services.watch import judge_deploy
 from .services.webhooks import TransientError, process_delivery
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,13 @@ def process_delivery_task(delivery_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def send_outbox_message_task(message_id: int) -> bool:
     return send_message(message_id=message_id)
+
+
+@shared_task(acks_late=True)
+def judge_deploy_task(deploy_id: int) -> str:
+    """Judge a deploy's watch when it is due (idempotent: a decided watch is left alone)."""
+    watch = judge_deploy(deploy_id)
+    return watch.status if watch else "no watch"
 
 
 @shared_task(acks_late=True)

@@ -9,7 +9,8 @@ The signals, strongest first:
   a deploy a few minutes after the start (clocks skew) still counts, at a discount;
 - same service as the incident, or a repository of one of its services;
 - the deploy failed or was rolled back (trouble was seen around it);
-- size, the number of commits (more change, more risk), on a log scale.
+- size, the number of commits (more change, more risk), on a log scale;
+- the immune system judged the deploy `regressed` (its watched metrics fell right after it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Weights:
     rolled_back: float = 8.0
     size: float = 10.0  # full points at `size_saturation` commits, log-scaled below
     size_saturation: int = 30
+    immune_regressed: float = 40.0  # the watched metrics fell right after this deploy
 
 
 WEIGHTS = Weights()
@@ -44,6 +46,8 @@ class Candidate:
     repository: str
     status: str  # success | failed | rolled_back
     commit_count: int
+    # "Logins -34%" when the immune system judged the deploy regressed; "" otherwise.
+    regressed: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,11 @@ def score_deploy(
         parts.append(("the deploy failed", weights.failed))
     elif candidate.status == "rolled_back":
         parts.append(("the deploy was rolled back", weights.rolled_back))
+
+    if candidate.regressed:
+        parts.append(
+            (f"immune system: regressed ({candidate.regressed})", weights.immune_regressed)
+        )
 
     if candidate.commit_count > 0:
         share = min(1.0, math.log1p(candidate.commit_count) / math.log1p(weights.size_saturation))

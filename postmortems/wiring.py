@@ -5,10 +5,11 @@ from __future__ import annotations
 
 
 def connect() -> None:
-    from .services import actions, alerts, documents, reviews, suspects, whys
+    from .services import actions, alerts, documents, immune, reviews, suspects, whys
 
     suspects.connect()
     alerts.connect()
+    immune.connect()
     whys.connect()
     actions.connect()
     documents.connect()

@@ -33,6 +33,8 @@ def pytest_collection_modifyitems(config, items):
             item.fixturenames.insert(0, "_require_redis")
         if item.get_closest_marker("browser"):
             item.fixturenames.insert(0, "_require_chromium")
+        if item.get_closest_marker("prometheus"):
+            item.fixturenames.insert(0, "_require_prometheus")
 
 
 @pytest.fixture
@@ -61,6 +63,14 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 def _require_chromium():
     if not os.path.exists(CHROMIUM):
         _missing(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture
+def _require_prometheus():
+    import shutil
+
+    if not shutil.which("prometheus"):
+        _missing("needs Debian's prometheus binary (apt-get install prometheus)")
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from metrics_link.models import DeployWatch
 from postmortems.models import FeedToken, WeeklyReview
 from postmortems.services import documents as document_services
 from postmortems.services.sso_accounts import ProviderAccount, sign_in_external_account
@@ -47,6 +48,7 @@ from tests.factories import (
     DeployFactory,
     ExperimentFactory,
     IncidentFactory,
+    MetricSeriesFactory,
     RetroItemFactory,
     RetrospectiveFactory,
     ServiceFactory,
@@ -138,6 +140,8 @@ ROWS: dict[str, R] = {
     "api/deploys/": R(get="Loooo", post="Loooo", data=lambda w: {"service": w.service.slug, "environment": "staging", "version": "v9", "status": "success", "finished_at": NOW().isoformat()}),
     "api/metrics/<str:name>/points/": R(get="Lmmmm", post="Loooo", data=lambda w: [{"ts": NOW().isoformat(), "value": 3}]),
     "api/metrics/<str:name>/increment/": R(get="Lmmmm", post="Loooo", data={}),
+    "api/metrics/<str:name>/": R(get="Loooo", post="Lmmmm", patch="Lxooo", data={"watched": True}),  # the service's team
+    "api/deploys/<int:pk>/watch/": R(get="Loooo", post="Lmmmm", kw={"pk": lambda w: w.deploy.pk}),
     # catalog, deploys, alerts
     "services/": R(get="Loooo", post="Lrrrr"),
     "services/<slug:slug>/": R(get="Loooo", post="Lrrrr"),
@@ -281,6 +285,8 @@ def _build_world() -> SimpleNamespace:
         started_at=timezone.now() - timedelta(hours=2),
     )
     deploy = DeployFactory(service=service, finished_at=incident.started_at - timedelta(minutes=10))
+    DeployWatch.objects.create(deploy=deploy, due_at=deploy.finished_at + timedelta(minutes=10))
+    MetricSeriesFactory(name="signups", service=service)
     node = WhyNodeFactory(incident=incident, author=person)
     item = ActionItemFactory(incident=incident, owner=person, team=team)
     entry = TimelineEntryFactory(incident=incident)

@@ -1,3 +1,3 @@
-from . import catalog, deploys, metrics
+from . import catalog, deploys, metrics, watch
 
-urlpatterns = [*catalog.urlpatterns, *deploys.urlpatterns, *metrics.urlpatterns]
+urlpatterns = [*catalog.urlpatterns, *deploys.urlpatterns, *metrics.urlpatterns, *watch.urlpatterns]

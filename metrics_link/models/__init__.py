@@ -2,6 +2,7 @@ from .catalog import Service, Team
 from .deploys import Commit, Deploy, DeployCommit, IdempotencyKey
 from .outbox import OutboxMessage
 from .signals_data import Alert, MetricPoint, MetricSeries
+from .watch import DeployWatch
 from .webhooks import WebhookDelivery
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "Commit",
     "Deploy",
     "DeployCommit",
+    "DeployWatch",
     "IdempotencyKey",
     "MetricPoint",
     "MetricSeries",

@@ -77,6 +77,11 @@ class MetricSeries(models.Model):
         SUM = "sum", "Sum (counts, revenue)"
         MEAN = "mean", "Mean (gauges, latency)"
 
+    class BadDirection(models.TextChoices):
+        DROP = "drop", "Drop"
+        RISE = "rise", "Rise"
+        BOTH = "both", "Both"
+
     name = models.SlugField(max_length=100, unique=True)
     label = models.CharField(max_length=200, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.BUSINESS)
@@ -91,6 +96,27 @@ class MetricSeries(models.Model):
         on_delete=models.SET_NULL,
         related_name="metric_series",
         help_text="Empty for company-wide series.",
+    )
+    # The immune system: a watched series judges production deploys (company-wide ones every
+    # deploy, a service's own its deploys); see metrics_link/judge.py.
+    watched = models.BooleanField(
+        default=False, help_text="Judge production deploys against this series."
+    )
+    bad_direction = models.CharField(
+        max_length=10,
+        choices=BadDirection.choices,
+        default=BadDirection.DROP,
+        help_text="Which way is bad: logins drop, latency rises.",
+    )
+    critical = models.BooleanField(
+        default=False, help_text="A failure of this series alone makes the deploy regressed."
+    )
+    min_change = models.FloatField(
+        default=0.05, help_text="The smallest relative change that matters (0.05 = 5%)."
+    )
+    promql = models.TextField(
+        blank=True,
+        help_text="A PromQL query read from PROMETHEUS_URL instead of the points pushed here.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,6 +30,7 @@ from ..times import time_error
 from ..webhooks import github, gitlab
 from ..webhooks.types import CommitData, DeployEvent, PushEvent
 from .catalog import get_or_create_service, resolve_service_for_repository
+from .watch import schedule_watch
 from .webhooks import PROCESSORS
 
 # With no previous deploy to start from, a first deploy takes at most this many pushed commits.
@@ -254,6 +255,7 @@ def record_deploy(
     elif created:
         _set_commits(deploy, infer_commits(deploy))
     if changed:
+        schedule_watch(deploy)
         deploy_id = deploy.pk
         transaction.on_commit(
             lambda: deploy_recorded.send(sender=Deploy, deploy_id=deploy_id), robust=True

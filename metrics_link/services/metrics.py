@@ -101,3 +101,44 @@ def increment_counter(
         except IntegrityError:
             points.update(value=F("value") + by)
     return points.get()
+
+
+SERIES_SETTINGS = ("watched", "bad_direction", "critical", "min_change", "kind", "unit", "service")
+BAD_DIRECTION = "bad_direction must be drop, rise or both."
+BAD_MIN_CHANGE = "min_change is a fraction between 0 and 10 (0.05 = 5%)."
+
+
+@transaction.atomic
+def update_series(*, series: MetricSeries, by=None, **changes) -> MetricSeries:
+    """Change a series' watch settings: the team of its service, or a superuser; company-wide
+    series (and making a series company-wide): superusers only. Nothing changes on a refusal."""
+    from .. import permissions as perms
+
+    unknown = set(changes) - {*SERIES_SETTINGS, "promql", "label"}
+    if unknown:
+        raise ValidationError(
+            {"non_field_errors": [f"Unknown fields: {', '.join(sorted(unknown))}."]}
+        )
+    errors: dict[str, list[str]] = {}
+    if (
+        "bad_direction" in changes
+        and changes["bad_direction"] not in MetricSeries.BadDirection.values
+    ):
+        errors["bad_direction"] = [BAD_DIRECTION]
+    if "kind" in changes and changes["kind"] not in MetricSeries.Kind.values:
+        errors["kind"] = [BAD_KIND]
+    if "min_change" in changes:
+        value = changes["min_change"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+            errors["min_change"] = [BAD_MIN_CHANGE]
+    if errors:
+        raise ValidationError(errors)
+    series = MetricSeries.objects.select_for_update(of=("self",)).get(pk=series.pk)
+    perms.require(perms.can_edit_metric_series(by, series), perms.series_refusal(series))
+    if "service" in changes and changes["service"] != series.service:
+        moved = MetricSeries(name=series.name, service=changes["service"])
+        perms.require(perms.can_edit_metric_series(by, moved), perms.series_refusal(moved))
+    for field, value in changes.items():
+        setattr(series, field, value)
+    series.save()
+    return series

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..models import WebhookDelivery
 from ..queue import publish
 from .outbox import due_message_ids
+from .watch import due_watch_deploy_ids
 
 # A delivery that keeps failing transiently is left to the admin's "Reprocess" after this many.
 DELIVERY_MAX_SWEEPS = 20
@@ -24,12 +25,13 @@ DELIVERY_MAX_SWEEPS = 20
 class SweepResult:
     deliveries: list[int] = field(default_factory=list)
     messages: list[int] = field(default_factory=list)
+    watches: list[int] = field(default_factory=list)  # deploy ids whose watch is due
     published: bool = True  # False when the broker refused at least one publish
 
     def summary(self) -> str:
         return (
             f"re-enqueued {len(self.deliveries)} webhook delivery(ies), "
-            f"{len(self.messages)} outbox message(s)"
+            f"{len(self.messages)} outbox message(s), {len(self.watches)} deploy watch(es)"
             + ("" if self.published else " (broker unavailable: will retry)")
         )
 
@@ -48,7 +50,7 @@ def stale_delivery_ids(*, now: datetime | None = None, limit: int = 500) -> list
 
 
 def sweep_pending(*, now: datetime | None = None) -> SweepResult:
-    from ..tasks import process_delivery_task, send_outbox_message_task
+    from ..tasks import judge_deploy_task, process_delivery_task, send_outbox_message_task
 
     now = now or timezone.now()
     result = SweepResult(deliveries=stale_delivery_ids(now=now), messages=due_message_ids(now=now))
@@ -56,4 +58,7 @@ def sweep_pending(*, now: datetime | None = None) -> SweepResult:
         result.published &= publish(process_delivery_task, pk)
     for pk in result.messages:
         result.published &= publish(send_outbox_message_task, pk)
+    result.watches = due_watch_deploy_ids(now=now)
+    for pk in result.watches:
+        result.published &= publish(judge_deploy_task, pk)
     return result

@@ -12,7 +12,7 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Deploy, Service
-from ..selectors import deploy_list, deploy_page_sections
+from ..selectors import deploy_list, deploy_page_sections, deploy_watch_section
 
 PERIODS = [
     ("", "Any time"),
@@ -79,6 +79,7 @@ def deploy_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deploy": deploy,
             "commits": [dc.commit for dc in deploy.deploy_commits.all()],
             "sections": deploy_page_sections(deploy, request.user),
+            "watch": deploy_watch_section(deploy),
         },
     )
 

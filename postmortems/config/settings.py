@@ -259,6 +259,19 @@ PENDING_SWEEP_SECONDS = env.int("PENDING_SWEEP_SECONDS", default=60)
 # and the longest wait between two attempts (exponential backoff from 30 s).
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_MAX_BACKOFF_SECONDS = env.int("OUTBOX_MAX_BACKOFF_SECONDS", default=3600)
+# The immune system (metrics_link/judge.py): every successful production deploy is judged this
+# many seconds after it finished, against the watched metric series, at significance DEPLOY_WATCH_ALPHA.
+DEPLOY_WATCH_SECONDS = env.int("DEPLOY_WATCH_SECONDS", default=600)
+DEPLOY_WATCH_ALPHA = env.float("DEPLOY_WATCH_ALPHA", default=0.01)
+# When set, a regressed verdict is POSTed there (signed with DEPLOY_WATCH_HOOK_SECRET) through the
+# outbox, so a pipeline can roll back.
+DEPLOY_WATCH_HOOK_URL = env.str("DEPLOY_WATCH_HOOK_URL", default="")
+DEPLOY_WATCH_HOOK_SECRET = env.str("DEPLOY_WATCH_HOOK_SECRET", default="")
+# A Prometheus to read series that have a PromQL query (query_range over HTTP, this timeout);
+# empty: every series is read from the points pushed to the API.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PROMETHEUS_TIMEOUT_SECONDS = env.float("PROMETHEUS_TIMEOUT_SECONDS", default=5.0)
+PROMETHEUS_STEP_SECONDS = env.float("PROMETHEUS_STEP_SECONDS", default=60.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {

@@ -2,8 +2,9 @@
 
 - Business series revenue ($), registrations and logins (logins belong to `accounts`; the other
   two are company-wide) and a system series (db-master connections): 5-minute points over 13
-  months with daily and weekly seasonality, a slow trend and noise; a visible dip during the
-  login outage and a connection spike on db-master.
+  months, one-minute points for the last three weeks (the immune system's 10-minute windows need
+  them), with daily and weekly seasonality, a slow trend and noise; a visible dip during the
+  login outage and a connection spike on db-master. The business series are watched.
 - Alerts: the login outage "opened by an alert" (LoginErrorRate on accounts, critical, resolved
   at mitigation; PostgresTooManyConnections on db-master), alerts for recent incidents (still
   firing for those under investigation), and warnings that opened nothing, each saying why.
@@ -33,6 +34,12 @@ from ..services.alerts import below_threshold_reason
 
 STEP = timedelta(minutes=5)
 DAYS = 395
+# The recent weeks at one-minute resolution: the immune system judges a deploy on 10-minute
+# windows, which five-minute points would give two samples each.
+RECENT_STEP = timedelta(minutes=1)
+RECENT_DAYS = 21
+# name -> (bad direction, critical): the business series the immune system watches.
+WATCHED = {"logins": ("drop", True), "registrations": ("drop", False), "revenue": ("drop", False)}
 BATCH = 20_000
 
 # name, label, unit, service slug or None, aggregation, kind, level per 5 minutes at peak
@@ -62,9 +69,12 @@ def _metrics(ctx) -> int:
     first = first.replace(minute=first.minute - first.minute % 5, second=0, microsecond=0)
     moments = []
     moment = first
+    recent = ctx.now - timedelta(days=RECENT_DAYS)
     while moment <= ctx.now:
         moments.append(moment)
-        moment += STEP
+        moment += RECENT_STEP if moment >= recent else STEP
+    # A sum series' point holds what happened in its step: a minute holds a fifth of 5 minutes.
+    scales = [RECENT_STEP / STEP if m >= recent else 1.0 for m in moments]
     shapes = [_shape(m) for m in moments]
     # Timestamps as the backend stores them (SQLite: naive UTC text, like Django writes them).
     if connection.vendor == "sqlite":
@@ -82,6 +92,9 @@ def _metrics(ctx) -> int:
                 "service": services.get(service_slug) if service_slug else None,
                 "aggregation": aggregation,
                 "kind": kind,
+                "watched": name in WATCHED,
+                "bad_direction": WATCHED.get(name, ("drop", False))[0],
+                "critical": WATCHED.get(name, ("drop", False))[1],
             },
         )
         dip = LOGIN_OUTAGE_DIP.get(name, 0.0)
@@ -93,7 +106,7 @@ def _metrics(ctx) -> int:
                 if start <= moment < mitigated:
                     value = 500 - rng.random() * 4  # max_connections reached
             else:
-                value = level * shape * trend * (1 + rng.gauss(0, 0.04))
+                value = level * scales[index] * shape * trend * (1 + rng.gauss(0, 0.04))
                 if start <= moment < mitigated:
                     value *= 1 - dip
                 elif name == "logins" and mitigated <= moment < mitigated + timedelta(minutes=20):

@@ -28,6 +28,7 @@ class Provenance(models.TextChoices):
     HUMAN = "human", "Set by a person"
     ALERT = "alert", "From the first alert"
     DEPLOY = "deploy", "From a deploy"
+    IMMUNE = "immune", "From the immune system"
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -105,6 +106,7 @@ class Incident(models.Model):
         API = "api", "Filed over the API"
         CLI = "cli", "Filed from the command line"
         ALERT = "alert", "Opened by an alert"
+        IMMUNE = "immune", "Opened by the immune system"
 
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True, help_text="Markdown. What happened, in a few lines.")

@@ -50,6 +50,7 @@ SECTIONS = (
     "incidents",
     "durations",
     "dora",
+    "immune",
     "business",
     "actions",
     "fixes",
@@ -596,6 +597,78 @@ def _trend_charts(durations: dict, dora: dict) -> dict:
     }
 
 
+def immune_section(reader, start: datetime, end: datetime) -> dict:
+    """Caught by the immune system: the week's verdicts on production deploys, the median time
+    from a deploy's end to its verdict, its regressions, and the incidents it opened before any
+    alert fired (counts only for incidents the reader may not see)."""
+    from statistics import median
+
+    from metrics_link.models import DeployWatch
+
+    watches = list(
+        DeployWatch.objects.filter(decided_at__gte=start, decided_at__lt=end)
+        .exclude(status=DeployWatch.Status.WATCHING)
+        .select_related("deploy__service")
+    )
+    counts = {status: 0 for status in DeployWatch.Status.values if status != "watching"}
+    for watch in watches:
+        counts[watch.status] = counts.get(watch.status, 0) + 1
+    delays = [
+        (w.decided_at - w.deploy.finished_at).total_seconds()
+        for w in watches
+        if w.decided_at and w.status != DeployWatch.Status.NO_DATA
+    ]
+    median_minutes = round(median(delays) / 60, 1) if delays else None
+    regressions = [
+        {
+            "deploy": f"{w.deploy.service.slug} {w.deploy.version or w.deploy.short_sha}",
+            "url": w.deploy.get_absolute_url(),
+            "failed": [
+                r.get("label") or r.get("name") for r in w.results if r.get("passed") is False
+            ],
+        }
+        for w in watches
+        if w.status == DeployWatch.Status.REGRESSED
+    ]
+    opened = list(
+        Incident.objects.alive()
+        .filter(origin=Incident.Origin.IMMUNE, started_at__gte=start, started_at__lt=end)
+        .prefetch_related("alert_links__alert")
+    )
+    visible_ids = set(
+        Incident.objects.visible_to(reader)
+        .filter(pk__in=[i.pk for i in opened])
+        .values_list("pk", flat=True)
+    )
+    before_alert = []
+    restricted = 0
+    for incident in opened:
+        alerts = [link.alert.starts_at for link in incident.alert_links.all()]
+        if alerts and min(alerts) <= (incident.detected_at or incident.started_at):
+            continue
+        if incident.pk not in visible_ids:
+            restricted += 1
+            continue
+        first_alert = min(alerts) if alerts else None
+        before_alert.append(
+            {
+                "title": incident.title,
+                "url": incident.get_absolute_url(),
+                "ahead_minutes": round((first_alert - incident.detected_at).total_seconds() / 60)
+                if first_alert and incident.detected_at
+                else None,
+            }
+        )
+    return {
+        "judged": len(watches),
+        "counts": counts,
+        "median_minutes": median_minutes,
+        "regressions": regressions,
+        "before_alert": before_alert,
+        "restricted_before_alert": restricted,
+    }
+
+
 def compute_weekly_review(iso_week: str, *, reader=None) -> dict:
     """Every figure of the week as JSON-ready data, plus each section rendered to HTML.
 
@@ -612,6 +685,7 @@ def compute_weekly_review(iso_week: str, *, reader=None) -> dict:
         "incidents": incidents_section(reader, start, end),
         "durations": durations,
         "dora": dora,
+        "immune": immune_section(reader, start, end),
         "business": business_section(start, end),
         "actions": actions_section(reader, start, end),
         "fixes": fixes_section(reader, start, end),

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from metrics_link.models import Deploy
+from metrics_link.models import Deploy, DeployWatch
 from metrics_link.selectors import deploys_in_window, with_commits
 from metrics_link.times import shift_time
 
@@ -59,6 +59,18 @@ def _incident_services(incident: Incident) -> list:
     return list(incident.services.all())
 
 
+def _regression(results: list[dict]) -> str:
+    """ "Logins -34%" for the worst failed metric of a regressed watch."""
+    failed = [r for r in results if r.get("passed") is False]
+    if not failed:
+        return "metrics fell"
+    worst = max(failed, key=lambda r: (bool(r.get("critical")), abs(r.get("change") or 0.0)))
+    label = (worst.get("label") or worst.get("name") or "a metric").strip()
+    change = worst.get("change")
+    pct = f" {change * 100:+.0f}%".replace("-", "\u2212") if change is not None else ""
+    return f"{label[:1].upper()}{label[1:]}{pct}"
+
+
 def ranked_suspects(incident) -> list[Suspect]:
     """The incident's suspect deploys, best first.
 
@@ -76,6 +88,12 @@ def ranked_suspects(incident) -> list[Suspect]:
         v.deploy_id: v
         for v in SuspectVerdict.objects.filter(incident=incident).select_related("by")
     }
+    regressed = {
+        w.deploy_id: _regression(w.results)
+        for w in DeployWatch.objects.filter(
+            deploy__in=deploys, status=DeployWatch.Status.REGRESSED
+        ).only("deploy_id", "results")
+    }
     scored = []
     for deploy in deploys:
         result = score_deploy(
@@ -85,6 +103,7 @@ def ranked_suspects(incident) -> list[Suspect]:
                 repository=deploy.repository,
                 status=deploy.status,
                 commit_count=len(deploy.deploy_commits.all()),
+                regressed=regressed.get(deploy.pk, ""),
             ),
             started_at=incident.started_at,
             service_ids=service_ids,

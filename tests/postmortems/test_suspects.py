@@ -77,12 +77,12 @@ def test_the_suspects_query_count_does_not_grow_with_deploys_or_commits(
 ):
     _build(incident, service, 1)
     fresh = Incident.objects.get(pk=incident.pk)
-    with django_assert_num_queries(4):  # services, deploys, their commits, verdicts
+    with django_assert_num_queries(5):  # services, deploys, commits, verdicts, regressed watches
         suspects = ranked_suspects(fresh)
         [c.sha for s in suspects for c in s.commits] + [s.verdict.by for s in suspects]
     _build(incident, service, 49)
     fresh = Incident.objects.get(pk=incident.pk)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         suspects = ranked_suspects(fresh)
         [c.sha for s in suspects for c in s.commits] + [s.verdict.by for s in suspects]
     assert len(suspects) == 50
