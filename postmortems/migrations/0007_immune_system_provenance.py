@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('postmortems', '0005_postmortem_draft_version'),
+        ('postmortems', '0006_external_identity'),
     ]
 
     operations = [
