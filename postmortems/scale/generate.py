@@ -324,6 +324,29 @@ class Progress:
         )
 
 
+def _with_defaults(table: str, columns: list[str], rows: Iterable[tuple]):
+    """Columns the generator does not set get their model field's default, so a field added to a
+    model later (NOT NULL with a default) never breaks the COPY."""
+    from django.apps import apps
+    from django.db.models import NOT_PROVIDED
+
+    model = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    if model is None:
+        return columns, rows
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in columns
+        and not f.null
+        and (f.default is not NOT_PROVIDED or f.empty_strings_allowed)  # "" for text fields
+    ]
+    if not extra:
+        return columns, rows
+    values = tuple(f.get_default() for f in extra)
+    values = tuple(json.dumps(v) if isinstance(v, dict | list) else v for v in values)
+    return [*columns, *(f.column for f in extra)], ((*row, *values) for row in rows)
+
+
 class Writer:
     """COPY on PostgreSQL, batched executemany elsewhere. Rows are tuples in `columns` order."""
 
@@ -339,6 +362,7 @@ class Writer:
 
     def write(self, table: str, columns: list[str], rows: Iterable[tuple], expected: int) -> int:
         self.tables.append(table)
+        columns, rows = _with_defaults(table, columns, rows)
         tracked = self.progress.track(table, rows, expected)
         cols = ", ".join(f'"{c}"' for c in columns)
         count = 0
