@@ -20,6 +20,7 @@ from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
 from .fields import SaneDateTimeField
+from .pagination import NewestFirstCursorPagination
 
 
 class CommitOut(serializers.ModelSerializer):
@@ -153,6 +154,7 @@ def request_hash(data) -> str:
 class DeployListCreate(generics.ListCreateAPIView):
     serializer_class = DeployOut
     filter_backends: list = []
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
         params = DeployFilter(data=self.request.query_params)

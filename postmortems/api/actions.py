@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics_link.api.pagination import NewestFirstCursorPagination
 from metrics_link.models import Team
 
 from ..models import ActionItem
@@ -39,9 +40,9 @@ class _Team(serializers.SlugRelatedField):
 
 
 class ActionItemOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     incident = serializers.SerializerMethodField(
         help_text="The incident's id and title, or null; {id: null, restricted: true} when the "
         "item belongs to a restricted incident you cannot see."
@@ -189,6 +190,7 @@ ERRORS = {
 
 class ActionItemListCreate(generics.ListCreateAPIView):
     serializer_class = ActionItemOut
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
         params = ActionFilterIn(data=self.request.query_params)

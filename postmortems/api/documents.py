@@ -25,7 +25,9 @@ class VersionListOut(serializers.ModelSerializer):
     incident = serializers.IntegerField(source="postmortem.incident_id")
     severity = serializers.CharField(source="postmortem.incident.severity")
     services = serializers.SerializerMethodField()
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from metrics_link.api.fields import SaneDateTimeField
+from metrics_link.api.pagination import NewestFirstCursorPagination, OldestFirstCursorPagination
 
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
@@ -39,8 +40,8 @@ class UserField(serializers.SlugRelatedField):
 
 class IncidentOut(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     responders = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     url = serializers.SerializerMethodField()
     time_to_detect_seconds = serializers.SerializerMethodField()
@@ -175,6 +176,7 @@ class IncidentFilter(serializers.Serializer):
 class IncidentListCreate(generics.ListCreateAPIView):
     serializer_class = IncidentOut
     filter_backends: list = []
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
         params = IncidentFilter(data=self.request.query_params)
@@ -262,7 +264,7 @@ class IncidentDetail(generics.GenericAPIView):
 
 
 class TimelineEntryOut(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = TimelineEntry
@@ -297,7 +299,7 @@ class TimelineEntryIn(serializers.Serializer):
 )
 class IncidentTimeline(generics.ListCreateAPIView):
     serializer_class = TimelineEntryOut
-    pagination_class = None
+    pagination_class = OldestFirstCursorPagination
     filter_backends: list = []
 
     def get_queryset(self):

@@ -75,7 +75,7 @@ class ReviewDetailApi(generics.RetrieveAPIView):
 
 class RetroItemOut(serializers.ModelSerializer):
     votes = serializers.IntegerField(source="vote_count", read_only=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = RetroItem
@@ -84,7 +84,9 @@ class RetroItemOut(serializers.ModelSerializer):
 
 class RetroOut(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    facilitator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    facilitator = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -178,7 +180,7 @@ class ExperimentIn(serializers.Serializer):
 
 
 class ExperimentOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     significance = serializers.SerializerMethodField()
 
     class Meta:

@@ -20,7 +20,7 @@ from ..services import suspects as suspect_services
 
 
 class VerdictOut(serializers.ModelSerializer):
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SuspectVerdict
@@ -70,12 +70,15 @@ class IncidentSuspects(generics.GenericAPIView):
 
     @extend_schema(
         summary="An incident's suspect deploys, most likely first",
+        description="Paginated like every list: the top suspects are on page 1; `rank` counts "
+        "from the top of the whole list.",
         responses={200: SuspectOut(many=True), 404: OpenApiResponse(description="Not visible.")},
         tags=["incidents"],
     )
     def get(self, request: Request, pk: int) -> Response:
         incident = get_incident_for(request.user, pk)
-        return Response(_suspect_data(ranked_suspects(incident), request))
+        ranked = _suspect_data(ranked_suspects(incident), request)  # ranks count from the top
+        return self.get_paginated_response(self.paginate_queryset(ranked))
 
 
 class SuspectVerdictView(generics.GenericAPIView):

@@ -70,7 +70,7 @@ def etag_for(node: WhyNode) -> str:
 
 
 class WhyActionOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # A plain string: its choices are documented by the action-items API.
     status = serializers.CharField(read_only=True, help_text="open, in_progress, done or wont_do")
 
