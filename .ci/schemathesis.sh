@@ -26,7 +26,7 @@ export DEBUG=false BEHIND_TLS_PROXY=true ALLOWED_HOSTS=127.0.0.1
 export SITE_URL="https://127.0.0.1:$PORT"
 export SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')"
 export CELERY_BROKER_URL=""  # tasks run eagerly: the run needs no worker
-export LOG_LEVEL=WARNING
+export LOG_LEVEL=ERROR
 
 $PY manage.py migrate -v0
 $PY manage.py seed_demo --force -v0 >/dev/null
@@ -52,7 +52,7 @@ done
 #   (sign-in is covered by tests/ instead: every /api/ URL answers 401/403 without a session or token).
 # Everything else applies, including the stateful phase (links between operations: create an
 # incident, then read, update and add to it).
-.venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
+.venv/bin/schemathesis --config-file .ci/schemathesis.toml run "http://127.0.0.1:$PORT/api/schema/" \
   --url "http://127.0.0.1:$PORT" \
   -H "Authorization: Token $TOKEN" \
   -H "X-Forwarded-Proto: https" \

@@ -2,23 +2,30 @@ from __future__ import annotations
 
 import re
 
-from django.db import transaction
+from django.db import models, transaction
 from django.urls import path
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from ..models import Service, Team
 from ..services.catalog import create_service, update_service
+from .fields import StrictCharField, StrictSlugRelatedField
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
 class ServiceSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+    team = StrictSlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
     )
     repositories = serializers.ListField(
-        child=serializers.CharField(max_length=200),
+        child=StrictCharField(max_length=200),
         required=False,
         default=list,
         help_text='Repositories as "owner/name" strings.',
@@ -47,6 +54,19 @@ class ServiceSerializer(serializers.ModelSerializer):
         return [r.strip() for r in value]
 
 
+class ServiceFilter(filters.FilterSet):
+    team__slug = filters.CharFilter(label="Team slug")
+    claimed = filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        coerce=lambda value: value == "true",
+        label="Claimed by a team (true) or not yet (false)",
+    )
+
+    class Meta:
+        model = Service
+        fields = ["team__slug", "claimed"]
+
+
 @extend_schema_view(
     get=extend_schema(summary="List services", tags=["catalog"]),
     post=extend_schema(summary="Create a service", tags=["catalog"]),
@@ -54,7 +74,7 @@ class ServiceSerializer(serializers.ModelSerializer):
 class ServiceListCreate(generics.ListCreateAPIView):
     serializer_class = ServiceSerializer
     queryset = Service.objects.select_related("team").order_by("slug")
-    filterset_fields = ["team__slug", "claimed"]
+    filterset_class = ServiceFilter
 
     @transaction.atomic
     def perform_create(self, serializer):

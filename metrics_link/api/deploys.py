@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
-from .fields import SaneDateTimeField
+from .fields import SaneDateTimeField, StrictCharField
 from .pagination import NewestFirstCursorPagination
 
 
@@ -66,8 +66,8 @@ class DeployOut(serializers.ModelSerializer):
 
 class CommitIn(serializers.Serializer):
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", help_text="Full or abbreviated sha.")
-    message = serializers.CharField(allow_blank=True, default="")
-    author = serializers.CharField(max_length=200, allow_blank=True, default="")
+    message = StrictCharField(allow_blank=True, default="")
+    author = StrictCharField(max_length=200, allow_blank=True, default="")
     committed_at = SaneDateTimeField(required=False, allow_null=True, default=None)
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -78,8 +78,8 @@ class DeployIn(serializers.Serializer):
         required=False,
         help_text="Service slug (unknown ones are created unclaimed). Required unless repository is given.",
     )
-    environment = serializers.CharField(max_length=100, default="production")
-    version = serializers.CharField(max_length=200)
+    environment = StrictCharField(max_length=100, default="production")
+    version = StrictCharField(max_length=200)
     status = serializers.ChoiceField(choices=Deploy.Status.choices, default="success")
     finished_at = SaneDateTimeField(required=False, help_text="Defaults to now.")
     started_at = SaneDateTimeField(required=False, allow_null=True)
@@ -92,10 +92,8 @@ class DeployIn(serializers.Serializer):
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False)
     commits = CommitIn(many=True, required=False)
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
-    deployer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    external_id = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    deployer = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if not attrs.get("service") and not attrs.get("repository"):
@@ -111,10 +109,12 @@ class DeployIn(serializers.Serializer):
 
 
 class DeployFilter(serializers.Serializer):
-    service = serializers.SlugField(required=False)
-    environment = serializers.CharField(required=False)
+    service = serializers.SlugField(required=False, help_text="Service slug")
+    environment = StrictCharField(required=False, max_length=100)
     status = serializers.ChoiceField(choices=Deploy.Status.choices, required=False)
-    since = serializers.DateTimeField(required=False)
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; deploys finished at or after"
+    )
 
 
 def request_hash(data) -> str:
@@ -126,12 +126,7 @@ def request_hash(data) -> str:
 @extend_schema_view(
     get=extend_schema(
         summary="List deploys",
-        parameters=[
-            OpenApiParameter("service", str, description="Service slug"),
-            OpenApiParameter("environment", str),
-            OpenApiParameter("status", str, enum=Deploy.Status.values),
-            OpenApiParameter("since", str, description="ISO 8601; deploys finished at or after"),
-        ],
+        parameters=[DeployFilter],
         tags=["deploys"],
     ),
     post=extend_schema(

@@ -32,6 +32,7 @@ from ..services.metrics import (
     record_points,
 )
 from ..webhooks.types import PayloadError, parse_timestamp
+from .fields import StrictCharField
 
 SERIES_PARAMETERS = [
     OpenApiParameter(
@@ -49,7 +50,7 @@ SERIES_PARAMETERS = [
 ERROR_RESPONSE = inline_serializer(
     "MetricErrors",
     {
-        "detail": serializers.CharField(),
+        "detail": serializers.CharField(required=False),
         "points": serializers.DictField(
             child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
             required=False,
@@ -185,7 +186,7 @@ class PointsView(APIView):
 
 class IncrementIn(serializers.Serializer):
     value = serializers.FloatField(required=False, default=1.0, help_text="Default 1.")
-    ts = serializers.CharField(
+    ts = StrictCharField(
         required=False, help_text="ISO 8601 with a zone; default now. Bucketed to its minute."
     )
 

@@ -8,7 +8,7 @@
   client may walk deep (deploys, incidents, action items, timeline). Ordered on the primary key
   (unique, indexed), so a page costs the same at any depth and rows added meanwhile are neither
   skipped nor repeated. `{next, previous, results}`, no `count`. A cursor that was not made
-  here is **400** `{"cursor": ["..."]}`.
+  here is **404** `{"detail": "..."}`, like a page past the end.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 PAGE_SIZE = 50
 MALFORMED_PAGE = "A page is a whole number from 1 (got {value!r})."
 PAST_THE_END = "Page {page} is past the end of this list ({pages} page{s})."
-BAD_CURSOR = "This cursor was not made here; start again with an empty cursor."
+BAD_CURSOR = "No page at this cursor (it was not made here); start again with an empty cursor."
 
 
 class PagePagination(pagination.PageNumberPagination):
@@ -78,7 +78,7 @@ class _Cursor(pagination.CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({self.cursor_query_param: [BAD_CURSOR]}) from None
+            raise exceptions.NotFound(BAD_CURSOR) from None
 
 
 class CursorOrPagePagination(PagePagination):
@@ -132,7 +132,7 @@ class CursorOrPagePagination(PagePagination):
                 "description": (
                     "Cursor pagination: send it empty to start, then follow `next`. Orders by id "
                     f"({order}), ignores `page` and any sort, and has no `count`; a page costs "
-                    "the same at any depth. A cursor not made here: 400."
+                    "the same at any depth. A cursor not made here: 404."
                 ),
                 "schema": {"type": "string"},
             },

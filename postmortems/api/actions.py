@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics_link.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSlugRelatedField,
+)
 from metrics_link.api.pagination import NewestFirstCursorPagination
 from metrics_link.models import Team
 
@@ -27,14 +33,14 @@ from .fields import absolute_url
 User = get_user_model()
 
 
-class _User(serializers.SlugRelatedField):
+class _User(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(
             slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
         )
 
 
-class _Team(serializers.SlugRelatedField):
+class _Team(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
 
@@ -91,12 +97,12 @@ class ActionItemOut(serializers.ModelSerializer):
 
 
 class ActionItemCreateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False, allow_null=True, help_text="Team slug; defaults as documented.")
-    incident = serializers.IntegerField(required=False, allow_null=True)
-    why_node = serializers.IntegerField(
+    incident = StrictIntegerField(required=False, allow_null=True)
+    why_node = StrictIntegerField(
         required=False,
         allow_null=True,
         help_text="A why node's id: the item becomes that cause's corrective action "
@@ -112,8 +118,8 @@ class ActionItemCreateIn(serializers.Serializer):
 
 
 class ActionItemUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    title = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False)
     due_on = serializers.DateField(required=False, allow_null=True)
@@ -129,7 +135,7 @@ class ActionItemUpdateIn(serializers.Serializer):
 
 
 class CompleteIn(serializers.Serializer):
-    verification_note = serializers.CharField(
+    verification_note = StrictCharField(
         help_text="How we know it works. Required.", allow_blank=True
     )
     actual_hours = serializers.DecimalField(
@@ -138,49 +144,44 @@ class CompleteIn(serializers.Serializer):
 
 
 class WontDoIn(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why it will not be done. Required.", allow_blank=True)
+    reason = StrictCharField(help_text="Why it will not be done. Required.", allow_blank=True)
 
 
 class EmptyIn(serializers.Serializer):
     pass
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
+
+
 class ActionFilterIn(serializers.Serializer):
-    mine = serializers.BooleanField(required=False, default=False)
-    owner = _User(required=False)
-    team = _Team(required=False)
+    mine = StrictBooleanField(required=False, default=False, help_text="Only items I own.")
+    owner = serializers.CharField(
+        required=False, max_length=150, help_text="Owner's username (unknown: an empty list)."
+    )
+    team = serializers.SlugField(required=False, help_text="Team slug (unknown: an empty list).")
     status = serializers.ChoiceField(
-        choices=["open", "closed", "any", *ActionItem.Status.values], required=False
+        choices=["open", "closed", "any", *ActionItem.Status.values],
+        required=False,
+        help_text="Default: any. 'open' means open or in progress.",
     )
     type = serializers.ChoiceField(choices=ActionItem.Type.values, required=False)
-    incident = serializers.IntegerField(required=False)
-    overdue = serializers.BooleanField(required=False, default=False)
-    due_after = serializers.DateField(required=False)
-    due_before = serializers.DateField(required=False)
+    incident = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Incident id."
+    )
+    overdue = StrictBooleanField(
+        required=False, default=False, help_text="Open items past their due date."
+    )
+    due_after = serializers.DateField(required=False, help_text="Inclusive.")
+    due_before = serializers.DateField(required=False, help_text="Inclusive.")
     sort = serializers.ChoiceField(
-        choices=["due", "-due", "priority", "-priority", "created", "-created"], required=False
+        choices=["due", "-due", "priority", "-priority", "created", "-created"],
+        required=False,
+        help_text="Page-number mode only (a cursor orders by id).",
     )
 
 
-LIST_PARAMS = [
-    OpenApiParameter("mine", bool, description="Only items I own."),
-    OpenApiParameter("owner", str, description="Owner's username."),
-    OpenApiParameter("team", str, description="Team slug."),
-    OpenApiParameter(
-        "status",
-        str,
-        enum=["open", "closed", "any", *ActionItem.Status.values],
-        description="Default: any. 'open' means open or in progress.",
-    ),
-    OpenApiParameter("type", str, enum=ActionItem.Type.values),
-    OpenApiParameter("incident", int, description="Incident id."),
-    OpenApiParameter("overdue", bool, description="Open items past their due date."),
-    OpenApiParameter("due_after", str, description="YYYY-MM-DD, inclusive."),
-    OpenApiParameter("due_before", str, description="YYYY-MM-DD, inclusive."),
-    OpenApiParameter(
-        "sort", str, enum=["due", "-due", "priority", "-priority", "created", "-created"]
-    ),
-]
+LIST_PARAMS = [ActionFilterIn]
 
 ERRORS = {
     400: OpenApiResponse(description="A rule was broken: {field: [message]} or {detail}."),
@@ -196,10 +197,18 @@ class ActionItemListCreate(generics.ListCreateAPIView):
         params = ActionFilterIn(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         p = params.validated_data
+        team = Team.objects.filter(slug=p["team"]).first() if p.get("team") else None
+        owner = (
+            User.objects.filter(username=p["owner"], is_active=True).first()
+            if p.get("owner")
+            else None
+        )
+        if (p.get("team") and team is None) or (p.get("owner") and owner is None):
+            return ActionItem.objects.none()
         filters = ActionFilters(
             scope="mine" if p.get("mine") else "all",
-            team=p.get("team"),
-            owner=p.get("owner"),
+            team=team,
+            owner=owner,
             status=p.get("status") or "any",
             type=p.get("type") or "",
             incident=p.get("incident"),

@@ -15,7 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics_link.api.fields import StrictCharField
+
 from ..models.documents import Postmortem, PostmortemVersion
+from ..models.incidents import Severity
+from ..models.whys import WhyNode
 from ..selectors import documents as sel
 from ..services import documents as svc
 from .fields import absolute_url
@@ -86,14 +90,14 @@ class ReviewStateOut(serializers.Serializer):
 
 
 class SubmitIn(serializers.Serializer):
-    override_reason = serializers.CharField(
+    override_reason = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=2000,
         help_text="Required when the blameless check finds high-severity wording.",
     )
     reviewers = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         required=False,
         help_text="Usernames of the named reviewers, set in the same step (replaces the list).",
     )
@@ -120,13 +124,13 @@ class DraftOut(serializers.Serializer):
 
 class DraftIn(serializers.Serializer):
     sections = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,
         default=dict,
         help_text="{section key: Markdown}; sections left out are kept as they are.",
     )
     reviewers = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         required=False,
         help_text="Usernames of the named reviewers (replaces the list).",
     )
@@ -147,22 +151,30 @@ class StaleDraftOut(serializers.Serializer):
 
 
 class CommentIn(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    comment = StrictCharField(required=False, allow_blank=True, max_length=5000)
 
 
-LIBRARY_PARAMS = [
-    OpenApiParameter("q", str, description="Full-text search (ranked on PostgreSQL)."),
-    OpenApiParameter("service", str, description="Service slug."),
-    OpenApiParameter("team", str, description="Team slug."),
-    OpenApiParameter("severity", str, enum=["sev1", "sev2", "sev3", "sev4"]),
-    OpenApiParameter("category", str, description="Cause category of a why node."),
-    OpenApiParameter("year", int, description="Year the incident started."),
-]
+class LibraryFilterIn(serializers.Serializer):
+    q = StrictCharField(
+        required=False, allow_blank=True, help_text="Full-text search (ranked on PostgreSQL)."
+    )
+    service = serializers.SlugField(required=False, allow_blank=True, help_text="Service slug.")
+    team = serializers.SlugField(required=False, allow_blank=True, help_text="Team slug.")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_blank=True)
+    category = serializers.ChoiceField(
+        choices=WhyNode.Category.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Cause category of a why node.",
+    )
+    year = serializers.IntegerField(
+        required=False, min_value=1970, max_value=9999, help_text="Year the incident started."
+    )
 
 
 @extend_schema(
     tags=["postmortems"],
-    parameters=LIBRARY_PARAMS,
+    parameters=[LibraryFilterIn],
     summary="Published postmortems you may see (latest version of each)",
 )
 class PostmortemList(generics.ListAPIView):
@@ -170,8 +182,9 @@ class PostmortemList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        p = self.request.query_params
-        year = p.get("year", "")
+        params = LibraryFilterIn(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
         return sel.library_queryset(
             self.request.user,
             q=p.get("q", ""),
@@ -179,7 +192,7 @@ class PostmortemList(generics.ListAPIView):
             team=p.get("team", ""),
             severity=p.get("severity", ""),
             category=p.get("category", ""),
-            year=int(year) if year.isdigit() else None,
+            year=p.get("year"),
         )
 
 

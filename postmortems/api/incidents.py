@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.urls import path
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -14,7 +13,13 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics_link.api.fields import SaneDateTimeField
+from metrics_link.api.fields import (
+    SaneDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSlugRelatedField,
+)
 from metrics_link.api.pagination import NewestFirstCursorPagination, OldestFirstCursorPagination
 
 from ..models import Incident, TimelineEntry
@@ -31,7 +36,7 @@ BAD_REQUEST = OpenApiResponse(
 NOT_FOUND = OpenApiResponse(description="No such incident, or you may not see it (restricted).")
 
 
-class UserField(serializers.SlugRelatedField):
+class UserField(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(
             slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
@@ -100,7 +105,7 @@ class IncidentOut(serializers.ModelSerializer):
 
 
 class IncidentCreateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = StrictCharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices)
     services = serializers.ListField(
         child=serializers.SlugField(max_length=100),
@@ -109,8 +114,8 @@ class IncidentCreateIn(serializers.Serializer):
     )
     started_at = SaneDateTimeField(required=False)
     detected_at = SaneDateTimeField(required=False)
-    impact = serializers.CharField(required=False, allow_blank=True, default="")
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    impact = StrictCharField(required=False, allow_blank=True, default="")
+    summary = StrictCharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(
         choices=Incident.Visibility.choices, required=False, default="public"
     )
@@ -119,10 +124,10 @@ class IncidentCreateIn(serializers.Serializer):
 
 
 class IncidentUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
+    title = StrictCharField(max_length=200, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    impact = serializers.CharField(required=False, allow_blank=True)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    impact = StrictCharField(required=False, allow_blank=True)
+    summary = StrictCharField(required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Incident.Visibility.choices, required=False)
     services = serializers.ListField(
         child=serializers.SlugField(max_length=100), min_length=1, required=False
@@ -139,7 +144,7 @@ class IncidentUpdateIn(serializers.Serializer):
         help_text="Moves the incident along its lifecycle; closing needs close_reason.",
     )
     close_reason = serializers.ChoiceField(choices=Incident.CloseReason.choices, required=False)
-    duplicate_of = serializers.IntegerField(required=False, min_value=1)
+    duplicate_of = StrictIntegerField(required=False, min_value=1)
 
 
 class IncidentFilter(serializers.Serializer):
@@ -147,23 +152,18 @@ class IncidentFilter(serializers.Serializer):
         choices=[*Incident.Status.choices, ("open", "Open")], required=False
     )
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    service = serializers.SlugField(required=False)
-    team = serializers.SlugField(required=False)
-    since = serializers.DateTimeField(required=False)
-    q = serializers.CharField(required=False)
+    service = serializers.SlugField(required=False, help_text="Service slug")
+    team = serializers.SlugField(required=False, help_text="Team slug")
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; incidents started at or after"
+    )
+    q = StrictCharField(required=False, help_text="Words in title, summary or impact")
 
 
 @extend_schema_view(
     get=extend_schema(
         summary="List incidents you can see",
-        parameters=[
-            OpenApiParameter("status", str, enum=[*Incident.Status.values, "open"]),
-            OpenApiParameter("severity", str, enum=Severity.values),
-            OpenApiParameter("service", str, description="Service slug"),
-            OpenApiParameter("team", str, description="Team slug"),
-            OpenApiParameter("since", str, description="ISO 8601; incidents started at or after"),
-            OpenApiParameter("q", str, description="Words in title, summary or impact"),
-        ],
+        parameters=[IncidentFilter],
         tags=["incidents"],
     ),
     post=extend_schema(
@@ -283,9 +283,9 @@ class TimelineEntryOut(serializers.ModelSerializer):
 
 
 class TimelineEntryIn(serializers.Serializer):
-    body = serializers.CharField(max_length=20000)
+    body = StrictCharField(max_length=20000)
     at = SaneDateTimeField(required=False)
-    starred = serializers.BooleanField(required=False, default=False)
+    starred = StrictBooleanField(required=False, default=False)
 
 
 @extend_schema_view(

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from metrics_link.api.deploys import DeployOut
+from metrics_link.api.fields import StrictCharField
 from metrics_link.models import Deploy
 
 from ..models import SuspectVerdict
@@ -43,7 +44,7 @@ class SuspectOut(serializers.Serializer):
 
 class VerdictIn(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=SuspectVerdict.Verdict.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 def _suspect_data(suspects, request) -> list[dict]:

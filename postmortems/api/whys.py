@@ -19,6 +19,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics_link.api.fields import StrictCharField, StrictIntegerField
+
 from ..models import ActionItem, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
@@ -151,33 +153,31 @@ class WhyTreeOut(serializers.Serializer):
 
 
 class WhyNodeIn(serializers.Serializer):
-    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    answer = serializers.CharField(max_length=5000)
+    parent = StrictIntegerField(required=False, allow_null=True, min_value=1)
+    answer = StrictCharField(max_length=5000)
     category = serializers.ChoiceField(
         choices=WhyNode.Category.choices, required=False, allow_blank=True, default=""
     )
-    question = serializers.CharField(
+    question = StrictCharField(
         max_length=5000,
         required=False,
         allow_blank=True,
         help_text='Defaults to "Why did <impact> happen?" (level 1) or "Why <parent answer>?".',
     )
     evidence_links = serializers.ListField(
-        child=serializers.CharField(max_length=2000), required=False, default=list
+        child=StrictCharField(max_length=2000), required=False, default=list
     )
 
 
 class WhyNodeUpdateIn(serializers.Serializer):
-    question = serializers.CharField(max_length=5000, required=False)
-    answer = serializers.CharField(max_length=5000, required=False)
+    question = StrictCharField(max_length=5000, required=False)
+    answer = StrictCharField(max_length=5000, required=False)
     category = serializers.ChoiceField(
         choices=WhyNode.Category.choices, required=False, allow_blank=True
     )
-    evidence_links = serializers.ListField(
-        child=serializers.CharField(max_length=2000), required=False
-    )
-    accepted_risk_reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    stop_reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    evidence_links = serializers.ListField(child=StrictCharField(max_length=2000), required=False)
+    accepted_risk_reason = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    stop_reason = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 def _tree_data(incident) -> dict:

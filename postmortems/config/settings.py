@@ -262,12 +262,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON bodies: NUL strings and too-deep nesting are a 400 (metrics_link/guards.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "metrics_link.guards.GuardedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API takes JSON only (a form cannot carry the nested lists and nulls the schema
+    # documents): another content type is 415. NUL strings and too-deep nesting are a 400
+    # (metrics_link/guards.py).
+    "DEFAULT_PARSER_CLASSES": ["metrics_link.guards.GuardedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "metrics_link.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
