@@ -5,17 +5,17 @@ import re
 from django.db import models, transaction
 from django.urls import path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from ..models import Service, Team
 from ..services.catalog import create_service, update_service
-from .fields import StrictCharField, StrictSlugRelatedField
+from .fields import StrictCharField, StrictSlugRelatedField, TypedInput
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(TypedInput, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
@@ -56,11 +56,14 @@ class ServiceSerializer(serializers.ModelSerializer):
 
 class ServiceFilter(filters.FilterSet):
     team__slug = filters.CharFilter(label="Team slug")
-    claimed = filters.TypedChoiceFilter(
+    claimed = filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
-        coerce=lambda value: value == "true",
+        method="filter_claimed",
         label="Claimed by a team (true) or not yet (false)",
     )
+
+    def filter_claimed(self, queryset, name, value):
+        return queryset.filter(claimed=value == "true")
 
     class Meta:
         model = Service
@@ -68,7 +71,15 @@ class ServiceFilter(filters.FilterSet):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="List services", tags=["catalog"]),
+    get=extend_schema(
+        summary="List services",
+        tags=["catalog"],
+        parameters=[
+            OpenApiParameter(
+                "claimed", str, enum=["true", "false"], description="Claimed by a team, or not yet."
+            )
+        ],
+    ),
     post=extend_schema(summary="Create a service", tags=["catalog"]),
 )
 class ServiceListCreate(generics.ListCreateAPIView):

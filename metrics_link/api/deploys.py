@@ -7,6 +7,7 @@ import json
 
 from django.urls import path
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
-from .fields import SaneDateTimeField, StrictCharField
+from .fields import SaneDateTimeField, StrictCharField, TypedInput
 from .pagination import NewestFirstCursorPagination
 
 
@@ -64,7 +65,7 @@ class DeployOut(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class CommitIn(serializers.Serializer):
+class CommitIn(TypedInput, serializers.Serializer):
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", help_text="Full or abbreviated sha.")
     message = StrictCharField(allow_blank=True, default="")
     author = StrictCharField(max_length=200, allow_blank=True, default="")
@@ -72,7 +73,7 @@ class CommitIn(serializers.Serializer):
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class DeployIn(serializers.Serializer):
+class DeployIn(TypedInput, serializers.Serializer):
     service = serializers.SlugField(
         max_length=100,
         required=False,
@@ -137,6 +138,30 @@ def request_hash(data) -> str:
         ),
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         request=DeployIn,
+        examples=[
+            OpenApiExample(
+                "From a CI job",
+                request_only=True,
+                value={
+                    "service": "checkout",
+                    "environment": "production",
+                    "version": "v2026.11.02-3",
+                    "repository": "acme/checkout",
+                    "sha": "3f9c2a1b7d",
+                    "status": "success",
+                    "finished_at": "2026-11-02T13:48:00Z",
+                    "deployer": "ci",
+                    "url": "https://ci.example.com/jobs/4812",
+                    "commits": [
+                        {
+                            "sha": "3f9c2a1b7d",
+                            "message": "Retry the payment provider once",
+                            "author": "maria",
+                        }
+                    ],
+                },
+            )
+        ],
         responses={
             201: DeployOut,
             200: OpenApiResponse(DeployOut, description="A retry: the deploy recorded first."),
@@ -152,7 +177,7 @@ class DeployListCreate(generics.ListCreateAPIView):
     pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = DeployFilter(data=self.request.query_params)
+        params = DeployFilter(data=self.request.query_params.dict())  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         return deploy_list(**params.validated_data)
 

@@ -16,7 +16,13 @@ import math
 from typing import Any
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,7 +38,7 @@ from ..services.metrics import (
     record_points,
 )
 from ..webhooks.types import PayloadError, parse_timestamp
-from .fields import StrictCharField
+from .fields import TypedInput
 
 SERIES_PARAMETERS = [
     OpenApiParameter(
@@ -58,6 +64,11 @@ ERROR_RESPONSE = inline_serializer(
         ),
     },
 )
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
+class TimestampField(serializers.Field):
+    """A point's time as the views parse it (documentation only: `_timestamp` reads it)."""
 
 
 def _number(value: Any) -> float | None:
@@ -100,7 +111,7 @@ class PointsView(APIView):
         request=inline_serializer(
             "MetricPointIn",
             {
-                "ts": serializers.DateTimeField(help_text="ISO 8601 with a zone."),
+                "ts": TimestampField(help_text="ISO 8601 with a zone, or Unix seconds."),
                 "value": serializers.FloatField(),
             },
             many=True,
@@ -121,7 +132,10 @@ class PointsView(APIView):
         examples=[
             OpenApiExample(
                 "Two points",
-                value=[{"ts": "2026-11-02T14:05:00Z", "value": 1240}],
+                value=[
+                    {"ts": "2026-11-02T14:05:00Z", "value": 1240},
+                    {"ts": "2026-11-02T14:06:00Z", "value": 1198},
+                ],
                 request_only=True,
             )
         ],
@@ -184,10 +198,13 @@ class PointsView(APIView):
         return Response({"series": series.name, "stored": stored}, status=status.HTTP_201_CREATED)
 
 
-class IncrementIn(serializers.Serializer):
+class IncrementIn(TypedInput, serializers.Serializer):
     value = serializers.FloatField(required=False, default=1.0, help_text="Default 1.")
-    ts = StrictCharField(
-        required=False, help_text="ISO 8601 with a zone; default now. Bucketed to its minute."
+    ts = TimestampField(
+        required=False,
+        allow_null=True,
+        help_text="ISO 8601 with a zone, or Unix seconds; default (or null) now. Bucketed to "
+        "its minute.",
     )
 
 

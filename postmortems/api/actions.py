@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from metrics_link.api.fields import (
     StrictCharField,
     StrictIntegerField,
     StrictSlugRelatedField,
+    TypedInput,
 )
 from metrics_link.api.pagination import NewestFirstCursorPagination
 from metrics_link.models import Team
@@ -96,7 +97,7 @@ class ActionItemOut(serializers.ModelSerializer):
         return obj.why_node_id if getattr(obj, "incident_visible", False) else None
 
 
-class ActionItemCreateIn(serializers.Serializer):
+class ActionItemCreateIn(TypedInput, serializers.Serializer):
     title = StrictCharField(max_length=200)
     description = StrictCharField(required=False, allow_blank=True, default="")
     owner = _User(required=False, allow_null=True)
@@ -112,12 +113,17 @@ class ActionItemCreateIn(serializers.Serializer):
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, default="p2")
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, default="prevent")
     estimated_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
     ticket_url = serializers.URLField(required=False, allow_blank=True, default="")
 
 
-class ActionItemUpdateIn(serializers.Serializer):
+class ActionItemUpdateIn(TypedInput, serializers.Serializer):
     title = StrictCharField(max_length=200, required=False)
     description = StrictCharField(required=False, allow_blank=True)
     owner = _User(required=False, allow_null=True)
@@ -126,28 +132,43 @@ class ActionItemUpdateIn(serializers.Serializer):
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, required=False)
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, required=False)
     estimated_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
     actual_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
     ticket_url = serializers.URLField(required=False, allow_blank=True)
 
 
-class CompleteIn(serializers.Serializer):
+class CompleteIn(TypedInput, serializers.Serializer):
     verification_note = StrictCharField(
         help_text="How we know it works. Required.", allow_blank=True
     )
     actual_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
 
 
-class WontDoIn(serializers.Serializer):
+class WontDoIn(TypedInput, serializers.Serializer):
     reason = StrictCharField(help_text="Why it will not be done. Required.", allow_blank=True)
 
 
-class EmptyIn(serializers.Serializer):
+class EmptyIn(TypedInput, serializers.Serializer):
     pass
 
 
@@ -194,7 +215,9 @@ class ActionItemListCreate(generics.ListCreateAPIView):
     pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = ActionFilterIn(data=self.request.query_params)
+        params = ActionFilterIn(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         p = params.validated_data
         team = Team.objects.filter(slug=p["team"]).first() if p.get("team") else None
@@ -230,6 +253,22 @@ class ActionItemListCreate(generics.ListCreateAPIView):
     @extend_schema(
         summary="Create an action item",
         request=ActionItemCreateIn,
+        examples=[
+            OpenApiExample(
+                "A fix from a postmortem",
+                request_only=True,
+                value={
+                    "title": "Alert on the payment provider's error rate",
+                    "incident": 42,
+                    "owner": "maria",
+                    "team": "payments",
+                    "due_on": "2026-11-20",
+                    "priority": "p2",
+                    "type": "detect",
+                    "estimated_hours": 4.0,
+                },
+            )
+        ],
         responses={201: ActionItemOut, 400: ERRORS[400], 404: ERRORS[404]},
     )
     def post(self, request: Request, *args, **kwargs) -> Response:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics_link.api.fields import StrictCharField
+from metrics_link.api.fields import StrictCharField, TypedInput
 
 from ..models.documents import Postmortem, PostmortemVersion
 from ..models.incidents import Severity
@@ -89,7 +89,7 @@ class ReviewStateOut(serializers.Serializer):
         return svc.approvals_required(obj.incident.severity)
 
 
-class SubmitIn(serializers.Serializer):
+class SubmitIn(TypedInput, serializers.Serializer):
     override_reason = StrictCharField(
         required=False,
         allow_blank=True,
@@ -122,7 +122,7 @@ class DraftOut(serializers.Serializer):
         return [u.get_username() for u in obj.reviewers.all()]
 
 
-class DraftIn(serializers.Serializer):
+class DraftIn(TypedInput, serializers.Serializer):
     sections = serializers.DictField(
         child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -150,7 +150,7 @@ class StaleDraftOut(serializers.Serializer):
     conflicts = ConflictOut(many=True)
 
 
-class CommentIn(serializers.Serializer):
+class CommentIn(TypedInput, serializers.Serializer):
     comment = StrictCharField(required=False, allow_blank=True, max_length=5000)
 
 
@@ -182,7 +182,9 @@ class PostmortemList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        params = LibraryFilterIn(data=self.request.query_params)
+        params = LibraryFilterIn(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         p = params.validated_data
         return sel.library_queryset(
@@ -374,11 +376,11 @@ class DraftView(APIView):
     )
     def patch(self, request: Request, incident_id: int) -> Response:
         pm = _pm(request, incident_id)
+        data = DraftIn(data=request.data)
+        data.is_valid(raise_exception=True)  # a malformed body is a 400 whatever its If-Match
         version, refusal = _expected_version(request, pm)
         if refusal is not None:
             return refusal
-        data = DraftIn(data=request.data)
-        data.is_valid(raise_exception=True)
         try:
             pm, _changed = svc.save_draft(
                 postmortem=pm,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.urls import path
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -19,6 +20,7 @@ from metrics_link.api.fields import (
     StrictCharField,
     StrictIntegerField,
     StrictSlugRelatedField,
+    TypedInput,
 )
 from metrics_link.api.pagination import NewestFirstCursorPagination, OldestFirstCursorPagination
 
@@ -104,7 +106,7 @@ class IncidentOut(serializers.ModelSerializer):
         return self._secs(obj.time_to_resolve)
 
 
-class IncidentCreateIn(serializers.Serializer):
+class IncidentCreateIn(TypedInput, serializers.Serializer):
     title = StrictCharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices)
     services = serializers.ListField(
@@ -123,7 +125,7 @@ class IncidentCreateIn(serializers.Serializer):
     responders = serializers.ListField(child=UserField(), required=False, default=list)
 
 
-class IncidentUpdateIn(serializers.Serializer):
+class IncidentUpdateIn(TypedInput, serializers.Serializer):
     title = StrictCharField(max_length=200, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     impact = StrictCharField(required=False, allow_blank=True)
@@ -169,6 +171,19 @@ class IncidentFilter(serializers.Serializer):
     post=extend_schema(
         summary="File an incident",
         request=IncidentCreateIn,
+        examples=[
+            OpenApiExample(
+                "Checkout is failing",
+                request_only=True,
+                value={
+                    "title": "Checkout returns 502 for a third of payments",
+                    "severity": "sev2",
+                    "services": ["checkout"],
+                    "impact": "About 30% of card payments fail since 14:02 UTC.",
+                    "started_at": "2026-11-02T14:02:00Z",
+                },
+            )
+        ],
         responses={201: IncidentOut, 400: BAD_REQUEST},
         tags=["incidents"],
     ),
@@ -179,7 +194,9 @@ class IncidentListCreate(generics.ListCreateAPIView):
     pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = IncidentFilter(data=self.request.query_params)
+        params = IncidentFilter(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         f = params.validated_data
         status_ = f.get("status")
@@ -282,7 +299,7 @@ class TimelineEntryOut(serializers.ModelSerializer):
         ]
 
 
-class TimelineEntryIn(serializers.Serializer):
+class TimelineEntryIn(TypedInput, serializers.Serializer):
     body = StrictCharField(max_length=20000)
     at = SaneDateTimeField(required=False)
     starred = StrictBooleanField(required=False, default=False)

@@ -10,7 +10,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics_link.api.fields import StrictCharField, StrictIntegerField
+from metrics_link.api.fields import StrictCharField, StrictIntegerField, TypedInput
 
 from ..models import Experiment, RetroItem, Retrospective, WeeklyReview
 from ..selectors import reviews as sel
@@ -160,7 +160,7 @@ class RetroDetailApi(generics.RetrieveAPIView):
 COUNT_MAX = 2_147_483_647
 
 
-class ExperimentIn(serializers.Serializer):
+class ExperimentIn(TypedInput, serializers.Serializer):
     name = StrictCharField(max_length=200)
     hypothesis = StrictCharField(required=False, allow_blank=True)
     owner = serializers.SlugRelatedField(

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from metrics_link.api.deploys import DeployOut
-from metrics_link.api.fields import StrictCharField
+from metrics_link.api.fields import StrictCharField, TypedInput
 from metrics_link.models import Deploy
 
 from ..models import SuspectVerdict
@@ -42,7 +42,7 @@ class SuspectOut(serializers.Serializer):
     verdict = VerdictOut(allow_null=True)
 
 
-class VerdictIn(serializers.Serializer):
+class VerdictIn(TypedInput, serializers.Serializer):
     verdict = serializers.ChoiceField(choices=SuspectVerdict.Verdict.choices)
     note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 

@@ -19,7 +19,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics_link.api.fields import StrictCharField, StrictIntegerField
+from metrics_link.api.fields import StrictCharField, StrictIntegerField, TypedInput
 
 from ..models import ActionItem, WhyNode
 from ..selectors import whys as sel
@@ -152,7 +152,7 @@ class WhyTreeOut(serializers.Serializer):
     nodes = WhyTreeNodeOut(many=True)
 
 
-class WhyNodeIn(serializers.Serializer):
+class WhyNodeIn(TypedInput, serializers.Serializer):
     parent = StrictIntegerField(required=False, allow_null=True, min_value=1)
     answer = StrictCharField(max_length=5000)
     category = serializers.ChoiceField(
@@ -169,7 +169,7 @@ class WhyNodeIn(serializers.Serializer):
     )
 
 
-class WhyNodeUpdateIn(serializers.Serializer):
+class WhyNodeUpdateIn(TypedInput, serializers.Serializer):
     question = StrictCharField(max_length=5000, required=False)
     answer = StrictCharField(max_length=5000, required=False)
     category = serializers.ChoiceField(
@@ -338,11 +338,11 @@ class WhyDetail(generics.GenericAPIView):
 
     def patch(self, request: Request, node_id: int) -> Response:
         node = get_why_node_for(request.user, node_id)
+        data = WhyNodeUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)  # a malformed body is a 400 whatever its If-Match
         version, refusal = _precondition(request, node)
         if refusal is not None:
             return refusal
-        data = WhyNodeUpdateIn(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
         incident = node.incident
         try:
             node = svc.update_why(
