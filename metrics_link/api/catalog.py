@@ -4,8 +4,7 @@ import re
 
 from django.db import models, transaction
 from django.urls import path
-from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from ..models import Service, Team
@@ -54,38 +53,35 @@ class ServiceSerializer(TypedInput, serializers.ModelSerializer):
         return [r.strip() for r in value]
 
 
-class ServiceFilter(filters.FilterSet):
-    team__slug = filters.CharFilter(label="Team slug")
-    claimed = filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
-        method="filter_claimed",
-        label="Claimed by a team (true) or not yet (false)",
+class ServiceFilterIn(serializers.Serializer):
+    team__slug = serializers.SlugField(required=False, help_text="Team slug.")
+    claimed = serializers.ChoiceField(
+        choices=["true", "false"], required=False, help_text="Claimed by a team, or not yet."
     )
-
-    def filter_claimed(self, queryset, name, value):
-        return queryset.filter(claimed=value == "true")
-
-    class Meta:
-        model = Service
-        fields = ["team__slug", "claimed"]
 
 
 @extend_schema_view(
     get=extend_schema(
         summary="List services",
         tags=["catalog"],
-        parameters=[
-            OpenApiParameter(
-                "claimed", str, enum=["true", "false"], description="Claimed by a team, or not yet."
-            )
-        ],
+        parameters=[ServiceFilterIn],
     ),
     post=extend_schema(summary="Create a service", tags=["catalog"]),
 )
 class ServiceListCreate(generics.ListCreateAPIView):
     serializer_class = ServiceSerializer
-    queryset = Service.objects.select_related("team").order_by("slug")
-    filterset_class = ServiceFilter
+    filter_backends: list = []
+
+    def get_queryset(self):
+        params = ServiceFilterIn(data=self.request.query_params.dict())  # "" is a value
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
+        services = Service.objects.select_related("team").order_by("slug")
+        if "team__slug" in p:
+            services = services.filter(team__slug=p["team__slug"])
+        if "claimed" in p:
+            services = services.filter(claimed=p["claimed"] == "true")
+        return services
 
     @transaction.atomic
     def perform_create(self, serializer):

@@ -232,7 +232,7 @@ class IncrementView(APIView):
         ),
     )
     def post(self, request, name: str) -> Response:
-        data = request.data if request.data is not None else {}
+        data = request.data  # no body at all is {}; a JSON null is refused below
         if not isinstance(data, dict):
             return Response(
                 {"detail": "Send a JSON object {value?, ts?}."}, status=status.HTTP_400_BAD_REQUEST
