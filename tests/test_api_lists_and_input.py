@@ -114,3 +114,28 @@ def test_the_schema_documents_the_auth_schemes_and_the_shared_errors(api):
     assert {"201", "400", "403", "415"} <= set(create["responses"])
     commander = schema["components"]["schemas"]["IncidentOut"]["properties"]["commander"]
     assert commander.get("nullable") is True
+
+
+def test_the_suspects_list_pages_from_the_top_and_the_incident_page_shows_the_top_ten(
+    api_client_for, client_for, user, incident, service, settings
+):
+    from datetime import timedelta
+
+    from metrics_link.api.pagination import PagePagination
+
+    settings.DEBUG = False
+    deploys = [
+        DeployFactory(service=service, finished_at=incident.started_at - timedelta(minutes=5 * i))
+        for i in range(1, 13)
+    ]
+    api = api_client_for(user)
+    first = api.get(f"/api/incidents/{incident.pk}/suspects/").json()
+    assert first["count"] == 12 and [s["rank"] for s in first["results"]][:2] == [1, 2]
+    assert first["results"][0]["deploy"]["id"] == deploys[0].pk  # the closest to the start
+
+    page = client_for(user).get(incident.get_absolute_url()).content.decode()
+    top, rest = page.split('id="suspects-rest"')
+    assert all(f'id="suspect-{d.pk}"' in top for d in deploys[:10])
+    assert all(f'id="suspect-{d.pk}"' in rest for d in deploys[10:])
+    assert "The other 2 deploys" in rest
+    assert PagePagination.page_size >= 10
