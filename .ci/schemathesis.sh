@@ -11,7 +11,7 @@
 # HTTPS redirect, Secure cookies and HSTS of the deploy check stay on and no request is redirected.
 #
 # Env: PG_URL (server, default postgres://postgres@127.0.0.1:5432), ST_DB (database name, default
-# schemathesis_ci, dropped and created), ST_MAX_EXAMPLES (default 25), ST_SEED (default 20261201).
+# schemathesis_ci, dropped and created), ST_MAX_EXAMPLES (default 50), ST_SEED (default 20261201).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -60,7 +60,7 @@ done
   --exclude-checks ignored_auth \
   --phases examples,coverage,fuzzing,stateful \
   --seed "${ST_SEED:-20261201}" \
-  --max-examples "${ST_MAX_EXAMPLES:-25}" \
+  --max-examples "${ST_MAX_EXAMPLES:-50}" \
   --workers 2 \
   --request-timeout 30 \
   --generation-database none \

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
-from .fields import SaneDateTimeField, StrictCharField, TypedInput
+from .fields import OptionalURLField, SaneDateTimeField, StrictCharField, TypedInput
 from .pagination import NewestFirstCursorPagination
 
 
@@ -70,7 +70,7 @@ class CommitIn(TypedInput, serializers.Serializer):
     message = StrictCharField(allow_blank=True, default="")
     author = StrictCharField(max_length=200, allow_blank=True, default="")
     committed_at = SaneDateTimeField(required=False, allow_null=True, default=None)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    url = OptionalURLField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class DeployIn(TypedInput, serializers.Serializer):
@@ -92,7 +92,7 @@ class DeployIn(TypedInput, serializers.Serializer):
     )
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False)
     commits = CommitIn(many=True, required=False)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    url = OptionalURLField(max_length=500, required=False, allow_blank=True, default="")
     deployer = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     external_id = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 

@@ -124,3 +124,7 @@ class TypedInput:
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class OptionalURLField(serializers.URLField):
+    """A URL, or "" for none (metrics_link/api/schema.py documents it as one pattern)."""

@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -96,6 +97,9 @@ def _timestamp(value: Any, errors: dict[str, list[str]], field: str = "ts"):
 
 
 def _series_for(request, name: str) -> MetricSeries:
+    kind = request.query_params.get("kind")
+    if kind is not None and kind not in MetricSeries.Kind.values:
+        raise ValidationError({"kind": [f"Use one of: {', '.join(MetricSeries.Kind.values)}."]})
     return get_or_create_series(
         name=name,
         kind=request.query_params.get("kind") or MetricSeries.Kind.BUSINESS,

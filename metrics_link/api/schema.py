@@ -53,8 +53,29 @@ def _json(schema: dict) -> dict:
     return {"application/json": {"schema": schema}}
 
 
+URL_OR_BLANK = r"^(|(https?|ftps?)://\S+)$"
+
+
+def _url_or_blank(prop: dict) -> dict:
+    """`oneOf: [{format: uri}, {maxLength: 0}]` (a URL field that takes "") as one string with a
+    pattern: schema tools read that `oneOf` unevenly (some test "" against the uri branch alone)."""
+    branches = prop.get("oneOf") or []
+    if (
+        len(branches) == 2
+        and branches[0].get("format") == "uri"
+        and branches[1].get("maxLength") == 0
+    ):
+        flat = {k: v for k, v in branches[0].items() if k != "format"}
+        flat["pattern"] = URL_OR_BLANK
+        return flat
+    return prop
+
+
 def add_error_responses(result: dict, generator, request, public) -> dict:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for component in schemas.values():
+        for name, prop in (component.get("properties") or {}).items():
+            component["properties"][name] = _url_or_blank(prop)
     for name, schema in COMPONENTS.items():
         schemas.setdefault(name, schema)
     for path, operations in result.get("paths", {}).items():

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics_link.api.fields import (
+    OptionalURLField,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -32,6 +33,7 @@ from ..services import whys as why_services
 from .fields import absolute_url
 
 User = get_user_model()
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
 
 
 class _User(StrictSlugRelatedField):
@@ -102,10 +104,12 @@ class ActionItemCreateIn(TypedInput, serializers.Serializer):
     description = StrictCharField(required=False, allow_blank=True, default="")
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False, allow_null=True, help_text="Team slug; defaults as documented.")
-    incident = StrictIntegerField(required=False, allow_null=True)
+    incident = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
     why_node = StrictIntegerField(
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
         help_text="A why node's id: the item becomes that cause's corrective action "
         "(its incident is the node's).",
     )
@@ -120,7 +124,7 @@ class ActionItemCreateIn(TypedInput, serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    ticket_url = serializers.URLField(required=False, allow_blank=True, default="")
+    ticket_url = OptionalURLField(required=False, allow_blank=True, default="")
 
 
 class ActionItemUpdateIn(TypedInput, serializers.Serializer):
@@ -147,7 +151,7 @@ class ActionItemUpdateIn(TypedInput, serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    ticket_url = serializers.URLField(required=False, allow_blank=True)
+    ticket_url = OptionalURLField(required=False, allow_blank=True)
 
 
 class CompleteIn(TypedInput, serializers.Serializer):
@@ -170,9 +174,6 @@ class WontDoIn(TypedInput, serializers.Serializer):
 
 class EmptyIn(TypedInput, serializers.Serializer):
     pass
-
-
-MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
 
 
 class ActionFilterIn(serializers.Serializer):

@@ -146,7 +146,7 @@ class IncidentUpdateIn(TypedInput, serializers.Serializer):
         help_text="Moves the incident along its lifecycle; closing needs close_reason.",
     )
     close_reason = serializers.ChoiceField(choices=Incident.CloseReason.choices, required=False)
-    duplicate_of = StrictIntegerField(required=False, min_value=1)
+    duplicate_of = StrictIntegerField(required=False, min_value=1, max_value=2**31 - 1)
 
 
 class IncidentFilter(serializers.Serializer):

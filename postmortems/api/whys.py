@@ -153,7 +153,7 @@ class WhyTreeOut(serializers.Serializer):
 
 
 class WhyNodeIn(TypedInput, serializers.Serializer):
-    parent = StrictIntegerField(required=False, allow_null=True, min_value=1)
+    parent = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
     answer = StrictCharField(max_length=5000)
     category = serializers.ChoiceField(
         choices=WhyNode.Category.choices, required=False, allow_blank=True, default=""
