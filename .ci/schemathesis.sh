@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 ST_DB=${ST_DB:-schemathesis_ci}
 PY=.venv/bin/python
+# Schemathesis keeps replayable failures of earlier runs in .schemathesis/; judge this run alone.
+rm -rf .schemathesis
 
 psql "$PG_URL/postgres" -q -c "drop database if exists $ST_DB with (force)" -c "create database $ST_DB"
 
