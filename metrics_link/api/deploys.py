@@ -7,6 +7,7 @@ import json
 
 from django.urls import path
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -20,7 +21,8 @@ from ..links import absolute_url
 from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
-from .fields import SaneDateTimeField
+from .fields import OptionalURLField, SaneDateTimeField, StrictCharField, TypedInput
+from .pagination import NewestFirstCursorPagination
 
 
 class CommitOut(serializers.ModelSerializer):
@@ -62,22 +64,22 @@ class DeployOut(serializers.ModelSerializer):
         return absolute_url(obj.get_absolute_url())
 
 
-class CommitIn(serializers.Serializer):
+class CommitIn(TypedInput, serializers.Serializer):
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", help_text="Full or abbreviated sha.")
-    message = serializers.CharField(allow_blank=True, default="")
-    author = serializers.CharField(max_length=200, allow_blank=True, default="")
+    message = StrictCharField(allow_blank=True, default="")
+    author = StrictCharField(max_length=200, allow_blank=True, default="")
     committed_at = SaneDateTimeField(required=False, allow_null=True, default=None)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    url = OptionalURLField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class DeployIn(serializers.Serializer):
+class DeployIn(TypedInput, serializers.Serializer):
     service = serializers.SlugField(
         max_length=100,
         required=False,
         help_text="Service slug (unknown ones are created unclaimed). Required unless repository is given.",
     )
-    environment = serializers.CharField(max_length=100, default="production")
-    version = serializers.CharField(max_length=200)
+    environment = StrictCharField(max_length=100, default="production")
+    version = StrictCharField(max_length=200)
     status = serializers.ChoiceField(choices=Deploy.Status.choices, default="success")
     finished_at = SaneDateTimeField(required=False, help_text="Defaults to now.")
     started_at = SaneDateTimeField(required=False, allow_null=True)
@@ -89,11 +91,9 @@ class DeployIn(serializers.Serializer):
     )
     sha = serializers.RegexField(r"^[0-9a-fA-F]{7,64}$", required=False)
     commits = CommitIn(many=True, required=False)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
-    deployer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    external_id = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    url = OptionalURLField(max_length=500, required=False, allow_blank=True, default="")
+    deployer = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if not attrs.get("service") and not attrs.get("repository"):
@@ -109,10 +109,12 @@ class DeployIn(serializers.Serializer):
 
 
 class DeployFilter(serializers.Serializer):
-    service = serializers.SlugField(required=False)
-    environment = serializers.CharField(required=False)
+    service = serializers.SlugField(required=False, help_text="Service slug")
+    environment = StrictCharField(required=False, max_length=100)
     status = serializers.ChoiceField(choices=Deploy.Status.choices, required=False)
-    since = serializers.DateTimeField(required=False)
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; deploys finished at or after"
+    )
 
 
 def request_hash(data) -> str:
@@ -124,12 +126,7 @@ def request_hash(data) -> str:
 @extend_schema_view(
     get=extend_schema(
         summary="List deploys",
-        parameters=[
-            OpenApiParameter("service", str, description="Service slug"),
-            OpenApiParameter("environment", str),
-            OpenApiParameter("status", str, enum=Deploy.Status.values),
-            OpenApiParameter("since", str, description="ISO 8601; deploys finished at or after"),
-        ],
+        parameters=[DeployFilter],
         tags=["deploys"],
     ),
     post=extend_schema(
@@ -140,6 +137,30 @@ def request_hash(data) -> str:
         ),
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         request=DeployIn,
+        examples=[
+            OpenApiExample(
+                "From a CI job",
+                request_only=True,
+                value={
+                    "service": "checkout",
+                    "environment": "production",
+                    "version": "v2026.11.02-3",
+                    "repository": "acme/checkout",
+                    "sha": "3f9c2a1b7d",
+                    "status": "success",
+                    "finished_at": "2026-11-02T13:48:00Z",
+                    "deployer": "ci",
+                    "url": "https://ci.example.com/jobs/4812",
+                    "commits": [
+                        {
+                            "sha": "3f9c2a1b7d",
+                            "message": "Retry the payment provider once",
+                            "author": "maria",
+                        }
+                    ],
+                },
+            )
+        ],
         responses={
             201: DeployOut,
             200: OpenApiResponse(DeployOut, description="A retry: the deploy recorded first."),
@@ -152,9 +173,10 @@ def request_hash(data) -> str:
 class DeployListCreate(generics.ListCreateAPIView):
     serializer_class = DeployOut
     filter_backends: list = []
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = DeployFilter(data=self.request.query_params)
+        params = DeployFilter(data=self.request.query_params.dict())  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         return deploy_list(**params.validated_data)
 

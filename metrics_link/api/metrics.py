@@ -16,8 +16,15 @@ import math
 from typing import Any
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,6 +39,7 @@ from ..services.metrics import (
     record_points,
 )
 from ..webhooks.types import PayloadError, parse_timestamp
+from .fields import TypedInput
 
 SERIES_PARAMETERS = [
     OpenApiParameter(
@@ -49,7 +57,7 @@ SERIES_PARAMETERS = [
 ERROR_RESPONSE = inline_serializer(
     "MetricErrors",
     {
-        "detail": serializers.CharField(),
+        "detail": serializers.CharField(required=False),
         "points": serializers.DictField(
             child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
             required=False,
@@ -57,6 +65,11 @@ ERROR_RESPONSE = inline_serializer(
         ),
     },
 )
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
+class TimestampField(serializers.Field):
+    """A point's time as the views parse it (documentation only: `_timestamp` reads it)."""
 
 
 def _number(value: Any) -> float | None:
@@ -84,6 +97,9 @@ def _timestamp(value: Any, errors: dict[str, list[str]], field: str = "ts"):
 
 
 def _series_for(request, name: str) -> MetricSeries:
+    kind = request.query_params.get("kind")
+    if kind is not None and kind not in MetricSeries.Kind.values:
+        raise ValidationError({"kind": [f"Use one of: {', '.join(MetricSeries.Kind.values)}."]})
     return get_or_create_series(
         name=name,
         kind=request.query_params.get("kind") or MetricSeries.Kind.BUSINESS,
@@ -99,7 +115,7 @@ class PointsView(APIView):
         request=inline_serializer(
             "MetricPointIn",
             {
-                "ts": serializers.DateTimeField(help_text="ISO 8601 with a zone."),
+                "ts": TimestampField(help_text="ISO 8601 with a zone, or Unix seconds."),
                 "value": serializers.FloatField(),
             },
             many=True,
@@ -120,7 +136,10 @@ class PointsView(APIView):
         examples=[
             OpenApiExample(
                 "Two points",
-                value=[{"ts": "2026-11-02T14:05:00Z", "value": 1240}],
+                value=[
+                    {"ts": "2026-11-02T14:05:00Z", "value": 1240},
+                    {"ts": "2026-11-02T14:06:00Z", "value": 1198},
+                ],
                 request_only=True,
             )
         ],
@@ -183,10 +202,13 @@ class PointsView(APIView):
         return Response({"series": series.name, "stored": stored}, status=status.HTTP_201_CREATED)
 
 
-class IncrementIn(serializers.Serializer):
+class IncrementIn(TypedInput, serializers.Serializer):
     value = serializers.FloatField(required=False, default=1.0, help_text="Default 1.")
-    ts = serializers.CharField(
-        required=False, help_text="ISO 8601 with a zone; default now. Bucketed to its minute."
+    ts = TimestampField(
+        required=False,
+        allow_null=True,
+        help_text="ISO 8601 with a zone, or Unix seconds; default (or null) now. Bucketed to "
+        "its minute.",
     )
 
 
@@ -214,7 +236,7 @@ class IncrementView(APIView):
         ),
     )
     def post(self, request, name: str) -> Response:
-        data = request.data if request.data is not None else {}
+        data = request.data  # no body at all is {}; a JSON null is refused below
         if not isinstance(data, dict):
             return Response(
                 {"detail": "Send a JSON object {value?, ts?}."}, status=status.HTTP_400_BAD_REQUEST

@@ -7,13 +7,22 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics_link.api.fields import (
+    OptionalURLField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSlugRelatedField,
+    TypedInput,
+)
+from metrics_link.api.pagination import NewestFirstCursorPagination
 from metrics_link.models import Team
 
 from ..models import ActionItem
@@ -25,24 +34,25 @@ from ..services import whys as why_services
 from .fields import absolute_url
 
 User = get_user_model()
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
 
 
-class _User(serializers.SlugRelatedField):
+class _User(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(
             slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
         )
 
 
-class _Team(serializers.SlugRelatedField):
+class _Team(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
 
 
 class ActionItemOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     incident = serializers.SerializerMethodField(
         help_text="The incident's id and title, or null; {id: null, restricted: true} when the "
         "item belongs to a restricted incident you cannot see."
@@ -90,15 +100,17 @@ class ActionItemOut(serializers.ModelSerializer):
         return obj.why_node_id if getattr(obj, "incident_visible", False) else None
 
 
-class ActionItemCreateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+class ActionItemCreateIn(TypedInput, serializers.Serializer):
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="")
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False, allow_null=True, help_text="Team slug; defaults as documented.")
-    incident = serializers.IntegerField(required=False, allow_null=True)
-    why_node = serializers.IntegerField(
+    incident = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+    why_node = StrictIntegerField(
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
         help_text="A why node's id: the item becomes that cause's corrective action "
         "(its incident is the node's).",
     )
@@ -106,81 +118,93 @@ class ActionItemCreateIn(serializers.Serializer):
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, default="p2")
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, default="prevent")
     estimated_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
-    ticket_url = serializers.URLField(required=False, allow_blank=True, default="")
+    ticket_url = OptionalURLField(required=False, allow_blank=True, default="")
 
 
-class ActionItemUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+class ActionItemUpdateIn(TypedInput, serializers.Serializer):
+    title = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True)
     owner = _User(required=False, allow_null=True)
     team = _Team(required=False)
     due_on = serializers.DateField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, required=False)
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, required=False)
     estimated_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
     actual_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
-    ticket_url = serializers.URLField(required=False, allow_blank=True)
+    ticket_url = OptionalURLField(required=False, allow_blank=True)
 
 
-class CompleteIn(serializers.Serializer):
-    verification_note = serializers.CharField(
+class CompleteIn(TypedInput, serializers.Serializer):
+    verification_note = StrictCharField(
         help_text="How we know it works. Required.", allow_blank=True
     )
     actual_hours = serializers.DecimalField(
-        max_digits=7, decimal_places=1, required=False, allow_null=True
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
     )
 
 
-class WontDoIn(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why it will not be done. Required.", allow_blank=True)
+class WontDoIn(TypedInput, serializers.Serializer):
+    reason = StrictCharField(help_text="Why it will not be done. Required.", allow_blank=True)
 
 
-class EmptyIn(serializers.Serializer):
+class EmptyIn(TypedInput, serializers.Serializer):
     pass
 
 
 class ActionFilterIn(serializers.Serializer):
-    mine = serializers.BooleanField(required=False, default=False)
-    owner = _User(required=False)
-    team = _Team(required=False)
+    mine = StrictBooleanField(required=False, default=False, help_text="Only items I own.")
+    owner = serializers.CharField(
+        required=False, max_length=150, help_text="Owner's username (unknown: an empty list)."
+    )
+    team = serializers.SlugField(required=False, help_text="Team slug (unknown: an empty list).")
     status = serializers.ChoiceField(
-        choices=["open", "closed", "any", *ActionItem.Status.values], required=False
+        choices=["open", "closed", "any", *ActionItem.Status.values],
+        required=False,
+        help_text="Default: any. 'open' means open or in progress.",
     )
     type = serializers.ChoiceField(choices=ActionItem.Type.values, required=False)
-    incident = serializers.IntegerField(required=False)
-    overdue = serializers.BooleanField(required=False, default=False)
-    due_after = serializers.DateField(required=False)
-    due_before = serializers.DateField(required=False)
+    incident = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Incident id."
+    )
+    overdue = StrictBooleanField(
+        required=False, default=False, help_text="Open items past their due date."
+    )
+    due_after = serializers.DateField(required=False, help_text="Inclusive.")
+    due_before = serializers.DateField(required=False, help_text="Inclusive.")
     sort = serializers.ChoiceField(
-        choices=["due", "-due", "priority", "-priority", "created", "-created"], required=False
+        choices=["due", "-due", "priority", "-priority", "created", "-created"],
+        required=False,
+        help_text="Page-number mode only (a cursor orders by id).",
     )
 
 
-LIST_PARAMS = [
-    OpenApiParameter("mine", bool, description="Only items I own."),
-    OpenApiParameter("owner", str, description="Owner's username."),
-    OpenApiParameter("team", str, description="Team slug."),
-    OpenApiParameter(
-        "status",
-        str,
-        enum=["open", "closed", "any", *ActionItem.Status.values],
-        description="Default: any. 'open' means open or in progress.",
-    ),
-    OpenApiParameter("type", str, enum=ActionItem.Type.values),
-    OpenApiParameter("incident", int, description="Incident id."),
-    OpenApiParameter("overdue", bool, description="Open items past their due date."),
-    OpenApiParameter("due_after", str, description="YYYY-MM-DD, inclusive."),
-    OpenApiParameter("due_before", str, description="YYYY-MM-DD, inclusive."),
-    OpenApiParameter(
-        "sort", str, enum=["due", "-due", "priority", "-priority", "created", "-created"]
-    ),
-]
+LIST_PARAMS = [ActionFilterIn]
 
 ERRORS = {
     400: OpenApiResponse(description="A rule was broken: {field: [message]} or {detail}."),
@@ -190,15 +214,26 @@ ERRORS = {
 
 class ActionItemListCreate(generics.ListCreateAPIView):
     serializer_class = ActionItemOut
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = ActionFilterIn(data=self.request.query_params)
+        params = ActionFilterIn(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         p = params.validated_data
+        team = Team.objects.filter(slug=p["team"]).first() if p.get("team") else None
+        owner = (
+            User.objects.filter(username=p["owner"], is_active=True).first()
+            if p.get("owner")
+            else None
+        )
+        if (p.get("team") and team is None) or (p.get("owner") and owner is None):
+            return ActionItem.objects.none()
         filters = ActionFilters(
             scope="mine" if p.get("mine") else "all",
-            team=p.get("team"),
-            owner=p.get("owner"),
+            team=team,
+            owner=owner,
             status=p.get("status") or "any",
             type=p.get("type") or "",
             incident=p.get("incident"),
@@ -220,6 +255,22 @@ class ActionItemListCreate(generics.ListCreateAPIView):
     @extend_schema(
         summary="Create an action item",
         request=ActionItemCreateIn,
+        examples=[
+            OpenApiExample(
+                "A fix from a postmortem",
+                request_only=True,
+                value={
+                    "title": "Alert on the payment provider's error rate",
+                    "incident": 42,
+                    "owner": "maria",
+                    "team": "payments",
+                    "due_on": "2026-11-20",
+                    "priority": "p2",
+                    "type": "detect",
+                    "estimated_hours": 4.0,
+                },
+            )
+        ],
         responses={201: ActionItemOut, 400: ERRORS[400], 404: ERRORS[404]},
     )
     def post(self, request: Request, *args, **kwargs) -> Response:

@@ -15,7 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from metrics_link.api.fields import StrictCharField, TypedInput
+
 from ..models.documents import Postmortem, PostmortemVersion
+from ..models.incidents import Severity
+from ..models.whys import WhyNode
 from ..selectors import documents as sel
 from ..services import documents as svc
 from .fields import absolute_url
@@ -25,7 +29,9 @@ class VersionListOut(serializers.ModelSerializer):
     incident = serializers.IntegerField(source="postmortem.incident_id")
     severity = serializers.CharField(source="postmortem.incident.severity")
     services = serializers.SerializerMethodField()
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -83,15 +89,15 @@ class ReviewStateOut(serializers.Serializer):
         return svc.approvals_required(obj.incident.severity)
 
 
-class SubmitIn(serializers.Serializer):
-    override_reason = serializers.CharField(
+class SubmitIn(TypedInput, serializers.Serializer):
+    override_reason = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=2000,
         help_text="Required when the blameless check finds high-severity wording.",
     )
     reviewers = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         required=False,
         help_text="Usernames of the named reviewers, set in the same step (replaces the list).",
     )
@@ -116,15 +122,15 @@ class DraftOut(serializers.Serializer):
         return [u.get_username() for u in obj.reviewers.all()]
 
 
-class DraftIn(serializers.Serializer):
+class DraftIn(TypedInput, serializers.Serializer):
     sections = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,
         default=dict,
         help_text="{section key: Markdown}; sections left out are kept as they are.",
     )
     reviewers = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         required=False,
         help_text="Usernames of the named reviewers (replaces the list).",
     )
@@ -144,23 +150,31 @@ class StaleDraftOut(serializers.Serializer):
     conflicts = ConflictOut(many=True)
 
 
-class CommentIn(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+class CommentIn(TypedInput, serializers.Serializer):
+    comment = StrictCharField(required=False, allow_blank=True, max_length=5000)
 
 
-LIBRARY_PARAMS = [
-    OpenApiParameter("q", str, description="Full-text search (ranked on PostgreSQL)."),
-    OpenApiParameter("service", str, description="Service slug."),
-    OpenApiParameter("team", str, description="Team slug."),
-    OpenApiParameter("severity", str, enum=["sev1", "sev2", "sev3", "sev4"]),
-    OpenApiParameter("category", str, description="Cause category of a why node."),
-    OpenApiParameter("year", int, description="Year the incident started."),
-]
+class LibraryFilterIn(serializers.Serializer):
+    q = StrictCharField(
+        required=False, allow_blank=True, help_text="Full-text search (ranked on PostgreSQL)."
+    )
+    service = serializers.SlugField(required=False, allow_blank=True, help_text="Service slug.")
+    team = serializers.SlugField(required=False, allow_blank=True, help_text="Team slug.")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False, allow_blank=True)
+    category = serializers.ChoiceField(
+        choices=WhyNode.Category.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Cause category of a why node.",
+    )
+    year = serializers.IntegerField(
+        required=False, min_value=1970, max_value=9999, help_text="Year the incident started."
+    )
 
 
 @extend_schema(
     tags=["postmortems"],
-    parameters=LIBRARY_PARAMS,
+    parameters=[LibraryFilterIn],
     summary="Published postmortems you may see (latest version of each)",
 )
 class PostmortemList(generics.ListAPIView):
@@ -168,8 +182,11 @@ class PostmortemList(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        p = self.request.query_params
-        year = p.get("year", "")
+        params = LibraryFilterIn(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
         return sel.library_queryset(
             self.request.user,
             q=p.get("q", ""),
@@ -177,7 +194,7 @@ class PostmortemList(generics.ListAPIView):
             team=p.get("team", ""),
             severity=p.get("severity", ""),
             category=p.get("category", ""),
-            year=int(year) if year.isdigit() else None,
+            year=p.get("year"),
         )
 
 
@@ -359,11 +376,11 @@ class DraftView(APIView):
     )
     def patch(self, request: Request, incident_id: int) -> Response:
         pm = _pm(request, incident_id)
+        data = DraftIn(data=request.data)
+        data.is_valid(raise_exception=True)  # a malformed body is a 400 whatever its If-Match
         version, refusal = _expected_version(request, pm)
         if refusal is not None:
             return refusal
-        data = DraftIn(data=request.data)
-        data.is_valid(raise_exception=True)
         try:
             pm, _changed = svc.save_draft(
                 postmortem=pm,

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import path
 from drf_spectacular.utils import (
-    OpenApiParameter,
+    OpenApiExample,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -15,7 +15,15 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from metrics_link.api.fields import SaneDateTimeField
+from metrics_link.api.fields import (
+    SaneDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSlugRelatedField,
+    TypedInput,
+)
+from metrics_link.api.pagination import NewestFirstCursorPagination, OldestFirstCursorPagination
 
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
@@ -31,7 +39,7 @@ BAD_REQUEST = OpenApiResponse(
 NOT_FOUND = OpenApiResponse(description="No such incident, or you may not see it (restricted).")
 
 
-class UserField(serializers.SlugRelatedField):
+class UserField(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(
             slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
@@ -40,8 +48,8 @@ class UserField(serializers.SlugRelatedField):
 
 class IncidentOut(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     responders = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     url = serializers.SerializerMethodField()
     time_to_detect_seconds = serializers.SerializerMethodField()
@@ -99,8 +107,8 @@ class IncidentOut(serializers.ModelSerializer):
         return self._secs(obj.time_to_resolve)
 
 
-class IncidentCreateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+class IncidentCreateIn(TypedInput, serializers.Serializer):
+    title = StrictCharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices)
     services = serializers.ListField(
         child=serializers.SlugField(max_length=100),
@@ -109,8 +117,8 @@ class IncidentCreateIn(serializers.Serializer):
     )
     started_at = SaneDateTimeField(required=False)
     detected_at = SaneDateTimeField(required=False)
-    impact = serializers.CharField(required=False, allow_blank=True, default="")
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
+    impact = StrictCharField(required=False, allow_blank=True, default="")
+    summary = StrictCharField(required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(
         choices=Incident.Visibility.choices, required=False, default="public"
     )
@@ -118,11 +126,11 @@ class IncidentCreateIn(serializers.Serializer):
     responders = serializers.ListField(child=UserField(), required=False, default=list)
 
 
-class IncidentUpdateIn(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
+class IncidentUpdateIn(TypedInput, serializers.Serializer):
+    title = StrictCharField(max_length=200, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    impact = serializers.CharField(required=False, allow_blank=True)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    impact = StrictCharField(required=False, allow_blank=True)
+    summary = StrictCharField(required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Incident.Visibility.choices, required=False)
     services = serializers.ListField(
         child=serializers.SlugField(max_length=100), min_length=1, required=False
@@ -139,7 +147,7 @@ class IncidentUpdateIn(serializers.Serializer):
         help_text="Moves the incident along its lifecycle; closing needs close_reason.",
     )
     close_reason = serializers.ChoiceField(choices=Incident.CloseReason.choices, required=False)
-    duplicate_of = serializers.IntegerField(required=False, min_value=1)
+    duplicate_of = StrictIntegerField(required=False, min_value=1, max_value=2**31 - 1)
 
 
 class IncidentFilter(serializers.Serializer):
@@ -147,28 +155,36 @@ class IncidentFilter(serializers.Serializer):
         choices=[*Incident.Status.choices, ("open", "Open")], required=False
     )
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    service = serializers.SlugField(required=False)
-    team = serializers.SlugField(required=False)
-    since = serializers.DateTimeField(required=False)
-    q = serializers.CharField(required=False)
+    service = serializers.SlugField(required=False, help_text="Service slug")
+    team = serializers.SlugField(required=False, help_text="Team slug")
+    since = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; incidents started at or after"
+    )
+    q = StrictCharField(required=False, help_text="Words in title, summary or impact")
 
 
 @extend_schema_view(
     get=extend_schema(
         summary="List incidents you can see",
-        parameters=[
-            OpenApiParameter("status", str, enum=[*Incident.Status.values, "open"]),
-            OpenApiParameter("severity", str, enum=Severity.values),
-            OpenApiParameter("service", str, description="Service slug"),
-            OpenApiParameter("team", str, description="Team slug"),
-            OpenApiParameter("since", str, description="ISO 8601; incidents started at or after"),
-            OpenApiParameter("q", str, description="Words in title, summary or impact"),
-        ],
+        parameters=[IncidentFilter],
         tags=["incidents"],
     ),
     post=extend_schema(
         summary="File an incident",
         request=IncidentCreateIn,
+        examples=[
+            OpenApiExample(
+                "Checkout is failing",
+                request_only=True,
+                value={
+                    "title": "Checkout returns 502 for a third of payments",
+                    "severity": "sev2",
+                    "services": ["checkout"],
+                    "impact": "About 30% of card payments fail since 14:02 UTC.",
+                    "started_at": "2026-11-02T14:02:00Z",
+                },
+            )
+        ],
         responses={201: IncidentOut, 400: BAD_REQUEST},
         tags=["incidents"],
     ),
@@ -176,9 +192,12 @@ class IncidentFilter(serializers.Serializer):
 class IncidentListCreate(generics.ListCreateAPIView):
     serializer_class = IncidentOut
     filter_backends: list = []
+    pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        params = IncidentFilter(data=self.request.query_params)
+        params = IncidentFilter(
+            data=self.request.query_params.dict()
+        )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         f = params.validated_data
         status_ = f.get("status")
@@ -288,7 +307,7 @@ class IncidentDetail(generics.GenericAPIView):
 
 
 class TimelineEntryOut(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = TimelineEntry
@@ -306,10 +325,10 @@ class TimelineEntryOut(serializers.ModelSerializer):
         ]
 
 
-class TimelineEntryIn(serializers.Serializer):
-    body = serializers.CharField(max_length=20000)
+class TimelineEntryIn(TypedInput, serializers.Serializer):
+    body = StrictCharField(max_length=20000)
     at = SaneDateTimeField(required=False)
-    starred = serializers.BooleanField(required=False, default=False)
+    starred = StrictBooleanField(required=False, default=False)
 
 
 @extend_schema_view(
@@ -323,7 +342,7 @@ class TimelineEntryIn(serializers.Serializer):
 )
 class IncidentTimeline(generics.ListCreateAPIView):
     serializer_class = TimelineEntryOut
-    pagination_class = None
+    pagination_class = OldestFirstCursorPagination
     filter_backends: list = []
 
     def get_queryset(self):

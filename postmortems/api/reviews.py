@@ -10,6 +10,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics_link.api.fields import StrictCharField, StrictIntegerField, TypedInput
+
 from ..models import Experiment, RetroItem, Retrospective, WeeklyReview
 from ..selectors import reviews as sel
 from ..services import reviews as svc
@@ -75,7 +77,7 @@ class ReviewDetailApi(generics.RetrieveAPIView):
 
 class RetroItemOut(serializers.ModelSerializer):
     votes = serializers.IntegerField(source="vote_count", read_only=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = RetroItem
@@ -84,7 +86,9 @@ class RetroItemOut(serializers.ModelSerializer):
 
 class RetroOut(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    facilitator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    facilitator = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -156,29 +160,27 @@ class RetroDetailApi(generics.RetrieveAPIView):
 COUNT_MAX = 2_147_483_647
 
 
-class ExperimentIn(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    hypothesis = serializers.CharField(required=False, allow_blank=True)
+class ExperimentIn(TypedInput, serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    hypothesis = StrictCharField(required=False, allow_blank=True)
     owner = serializers.SlugRelatedField(
         slug_field="username",
         queryset=User.objects.filter(is_active=True),
         required=False,
         allow_null=True,
     )
-    control_trials = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
-    control_conversions = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
-    experiment_trials = serializers.IntegerField(min_value=0, max_value=COUNT_MAX, required=False)
-    experiment_conversions = serializers.IntegerField(
-        min_value=0, max_value=COUNT_MAX, required=False
-    )
+    control_trials = StrictIntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    control_conversions = StrictIntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    experiment_trials = StrictIntegerField(min_value=0, max_value=COUNT_MAX, required=False)
+    experiment_conversions = StrictIntegerField(min_value=0, max_value=COUNT_MAX, required=False)
     split = serializers.FloatField(required=False, help_text="Experiment arm's share; 0.5 = 50/50.")
-    decision = serializers.CharField(required=False, allow_blank=True)
+    decision = StrictCharField(required=False, allow_blank=True)
     started_on = serializers.DateField(required=False, allow_null=True)
     ended_on = serializers.DateField(required=False, allow_null=True)
 
 
 class ExperimentOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     significance = serializers.SerializerMethodField()
 
     class Meta:

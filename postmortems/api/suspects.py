@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from metrics_link.api.deploys import DeployOut
+from metrics_link.api.fields import StrictCharField, TypedInput
 from metrics_link.models import Deploy
 
 from ..models import SuspectVerdict
@@ -20,7 +21,7 @@ from ..services import suspects as suspect_services
 
 
 class VerdictOut(serializers.ModelSerializer):
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SuspectVerdict
@@ -41,9 +42,9 @@ class SuspectOut(serializers.Serializer):
     verdict = VerdictOut(allow_null=True)
 
 
-class VerdictIn(serializers.Serializer):
+class VerdictIn(TypedInput, serializers.Serializer):
     verdict = serializers.ChoiceField(choices=SuspectVerdict.Verdict.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 def _suspect_data(suspects, request) -> list[dict]:
@@ -70,12 +71,15 @@ class IncidentSuspects(generics.GenericAPIView):
 
     @extend_schema(
         summary="An incident's suspect deploys, most likely first",
+        description="Paginated like every list: the top suspects are on page 1; `rank` counts "
+        "from the top of the whole list.",
         responses={200: SuspectOut(many=True), 404: OpenApiResponse(description="Not visible.")},
         tags=["incidents"],
     )
     def get(self, request: Request, pk: int) -> Response:
         incident = get_incident_for(request.user, pk)
-        return Response(_suspect_data(ranked_suspects(incident), request))
+        ranked = _suspect_data(ranked_suspects(incident), request)  # ranks count from the top
+        return self.get_paginated_response(self.paginate_queryset(ranked))
 
 
 class SuspectVerdictView(generics.GenericAPIView):

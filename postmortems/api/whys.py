@@ -19,6 +19,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from metrics_link.api.fields import StrictCharField, StrictIntegerField, TypedInput
+
 from ..models import ActionItem, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
@@ -70,7 +72,7 @@ def etag_for(node: WhyNode) -> str:
 
 
 class WhyActionOut(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     # A plain string: its choices are documented by the action-items API.
     status = serializers.CharField(read_only=True, help_text="open, in_progress, done or wont_do")
 
@@ -150,34 +152,32 @@ class WhyTreeOut(serializers.Serializer):
     nodes = WhyTreeNodeOut(many=True)
 
 
-class WhyNodeIn(serializers.Serializer):
-    parent = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    answer = serializers.CharField(max_length=5000)
+class WhyNodeIn(TypedInput, serializers.Serializer):
+    parent = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    answer = StrictCharField(max_length=5000)
     category = serializers.ChoiceField(
         choices=WhyNode.Category.choices, required=False, allow_blank=True, default=""
     )
-    question = serializers.CharField(
+    question = StrictCharField(
         max_length=5000,
         required=False,
         allow_blank=True,
         help_text='Defaults to "Why did <impact> happen?" (level 1) or "Why <parent answer>?".',
     )
     evidence_links = serializers.ListField(
-        child=serializers.CharField(max_length=2000), required=False, default=list
+        child=StrictCharField(max_length=2000), required=False, default=list
     )
 
 
-class WhyNodeUpdateIn(serializers.Serializer):
-    question = serializers.CharField(max_length=5000, required=False)
-    answer = serializers.CharField(max_length=5000, required=False)
+class WhyNodeUpdateIn(TypedInput, serializers.Serializer):
+    question = StrictCharField(max_length=5000, required=False)
+    answer = StrictCharField(max_length=5000, required=False)
     category = serializers.ChoiceField(
         choices=WhyNode.Category.choices, required=False, allow_blank=True
     )
-    evidence_links = serializers.ListField(
-        child=serializers.CharField(max_length=2000), required=False
-    )
-    accepted_risk_reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    stop_reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    evidence_links = serializers.ListField(child=StrictCharField(max_length=2000), required=False)
+    accepted_risk_reason = StrictCharField(max_length=5000, required=False, allow_blank=True)
+    stop_reason = StrictCharField(max_length=5000, required=False, allow_blank=True)
 
 
 def _tree_data(incident) -> dict:
@@ -338,11 +338,11 @@ class WhyDetail(generics.GenericAPIView):
 
     def patch(self, request: Request, node_id: int) -> Response:
         node = get_why_node_for(request.user, node_id)
+        data = WhyNodeUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)  # a malformed body is a 400 whatever its If-Match
         version, refusal = _precondition(request, node)
         if refusal is not None:
             return refusal
-        data = WhyNodeUpdateIn(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
         incident = node.incident
         try:
             node = svc.update_why(

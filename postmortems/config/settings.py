@@ -292,21 +292,44 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON bodies: NUL strings and too-deep nesting are a 400 (metrics_link/guards.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "metrics_link.guards.GuardedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API takes JSON only (a form cannot carry the nested lists and nulls the schema
+    # documents): another content type is 415. NUL strings and too-deep nesting are a 400
+    # (metrics_link/guards.py).
+    "DEFAULT_PARSER_CLASSES": ["metrics_link.guards.GuardedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "metrics_link.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "postmortems.api.errors.exception_handler",
 }
+API_DESCRIPTION = """Incidents, suspect deploys, why chains, action items, postmortems and reviews.
+
+## Authentication
+Every operation needs a signed-in user; without one the answer is 403.
+
+- **Token** (scripts, CI, integrations): send `Authorization: Token <key>`. An administrator creates
+  a key in the admin (*Auth Token → Tokens → Add*, pick the user) or with
+  `python manage.py drf_create_token <username>`; the key acts as that user, with that user's
+  visibility and rights. Keep it secret: anyone holding it is that user.
+- **Session** (this page, the browser): sign in at `/accounts/login/`; writes from a browser
+  session also need the `X-CSRFToken` header (the `csrftoken` cookie's value).
+
+## Errors
+400 `{"field": ["message"]}` or `{"detail": "message"}` (bad input or a broken rule);
+403 `{"detail"}` (not signed in, or a change you may not make, with the reason);
+404 `{"detail"}` (no such object, one you may not see, or a page past the end); 412/428 where
+an operation needs `If-Match`. A refused write changes nothing.
+
+## Lists
+Every list is paginated: `?page=N` (from 1; 50 a page) answers `{count, next, previous, results}`
+with an exact `count` of what you may see. A malformed page is 400, a page past the end 404.
+Deploys, incidents, action items and a timeline also take `?cursor=` (empty to start, then follow
+`next`): ordered by id, the same cost at any depth, `{next, previous, results}` without `count`.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "Postmortems API",
-    "DESCRIPTION": "Incidents, suspect deploys, why chains, action items, postmortems and reviews.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # sign-in, as everywhere
@@ -314,6 +337,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "metrics_link.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ProvenanceEnum": "postmortems.models.incidents.Provenance",
         "DeployStatusEnum": "metrics_link.models.deploys.Deploy.Status",

@@ -320,6 +320,10 @@ def create_experiment(*, name: str, owner=None, **fields) -> Experiment:
 @transaction.atomic
 def update_experiment(*, experiment: Experiment, **fields) -> Experiment:
     exp = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+        if Experiment.objects.filter(name=fields["name"]).exclude(pk=exp.pk).exists():
+            raise ServiceError({"name": ["Another experiment has this name."]})
     for key, value in fields.items():
         setattr(exp, key, value)
     _check_experiment(exp)

@@ -123,7 +123,7 @@ def test_timeline_read_and_add(token_client, incident):
         format="json",
     )
     assert created.status_code == 201 and created.json()["starred"] is True
-    entries = token_client.get(f"/api/incidents/{incident.pk}/timeline/").json()
+    entries = token_client.get(f"/api/incidents/{incident.pk}/timeline/").json()["results"]
     assert [e["body"] for e in entries][-1] == "Restarted pods"
     assert (
         token_client.post(

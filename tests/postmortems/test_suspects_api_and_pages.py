@@ -33,7 +33,8 @@ def test_the_api_lists_suspects_ranked_with_score_and_reasons(
 ):
     r = api_client_for(user).get(f"/api/incidents/{incident.pk}/suspects/")
     assert r.status_code == 200
-    data = r.json()
+    assert r.json()["count"] == 2 and r.json()["next"] is None
+    data = r.json()["results"]
     assert [d["deploy"]["id"] for d in data] == [culprit.pk, bystander.pk]
     assert [d["rank"] for d in data] == [1, 2]
     assert data[0]["score"] > data[1]["score"]
