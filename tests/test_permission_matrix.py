@@ -109,6 +109,7 @@ ROWS: dict[str, R] = {
     "api/schema/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
     "api/docs/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
     "api/redoc/": R(get="Loooo", post="Lmmmm", put="Lmmmm", patch="Lmmmm", delete="Lmmmm"),
+    "api/^.*$": R(get="Lhhhh", post="Lhhhh", put="Lhhhh", patch="Lhhhh", delete="Lhhhh"),  # any other address under /api/: a JSON 404
     "api/incidents/": R(get="Loooo", post="Loooo", data=lambda w: {"title": "Cart down", "severity": "sev3", "services": [w.service.slug]}),
     "api/incidents/<int:pk>/": R(get="Loooo", post="Lmmmm", patch="Lxooo", data={"title": "Renamed"}),
     "api/incidents/<int:pk>/timeline/": R(get="Loooo", post="Loooo", data={"body": "Seen from EU too"}),
