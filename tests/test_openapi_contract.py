@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from werkzeug.test import Client
 
+from metrics_link.models import MetricSeries
 from tests.factories import UserFactory
 
 # Where a detail operation finds its identifiers: (list path, key in each result).
@@ -36,6 +37,13 @@ SOURCES = {
     "/api/retros/{id}/": ("/api/retros/", "id"),
     "/api/reviews/{week}/": ("/api/reviews/", "iso_week"),
     "/api/services/{slug}/": ("/api/services/", "slug"),
+    "/api/deploys/{id}/watch/": ("/api/deploys/", "id"),
+}
+# Detail operations without a list to find their identifiers in: read them from the database.
+DB_SOURCES = {
+    "/api/metrics/{name}/": lambda: list(
+        MetricSeries.objects.order_by("name").values_list("name", flat=True)[:PER_LIST]
+    ),
 }
 CURSOR_LISTS = ["/api/deploys/", "/api/incidents/", "/api/action-items/"]
 PER_LIST = 12  # objects per detail operation: enough variety (nulls, restricted) and quick
@@ -99,8 +107,9 @@ def test_every_list_and_detail_answer_on_the_demo_data_matches_the_schema(demo, 
         assert "count" not in json.loads(first.get_data())
     checked = set(list_paths)
 
-    for template, (source, key) in SOURCES.items():
-        values = _ids(lists[source], key)[:PER_LIST]
+    found = {t: _ids(lists[source], key)[:PER_LIST] for t, (source, key) in SOURCES.items()}
+    found |= {t: values() for t, values in DB_SOURCES.items()}
+    for template, values in found.items():
         assert values, f"the demo data has nothing to read at {template}"
         for value in values:
             path = template.replace(
