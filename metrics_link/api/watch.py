@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from ..links import absolute_url
 from ..models import Deploy, DeployWatch, MetricSeries, Service
 from ..services.metrics import update_series
+from .fields import TypedInput
 
 NOT_WATCHED = (
     "Deploy {id} is not watched: only successful production deploys are judged "
@@ -93,7 +94,7 @@ class DeployWatchView(APIView):
         return Response(WatchOut(watch_data(watch)).data)
 
 
-class SeriesSerializer(serializers.ModelSerializer):
+class SeriesSerializer(TypedInput, serializers.ModelSerializer):
     service = serializers.SlugRelatedField(
         slug_field="slug", queryset=Service.objects.all(), allow_null=True, required=False
     )
