@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from ..links import absolute_url
 from ..models import Deploy, DeployWatch, MetricSeries, Service
 from ..services.metrics import update_series
-from .fields import TypedInput
+from .fields import StrictSlugRelatedField, TypedInput
 
 NOT_WATCHED = (
     "Deploy {id} is not watched: only successful production deploys are judged "
@@ -95,7 +95,7 @@ class DeployWatchView(APIView):
 
 
 class SeriesSerializer(TypedInput, serializers.ModelSerializer):
-    service = serializers.SlugRelatedField(
+    service = StrictSlugRelatedField(
         slug_field="slug", queryset=Service.objects.all(), allow_null=True, required=False
     )
 

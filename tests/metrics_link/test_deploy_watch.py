@@ -279,6 +279,10 @@ def test_bad_settings_are_a_400_and_change_nothing(api_client_for):
     assert answer.status_code == 400 and "bad_direction" in answer.json()
     answer = api.patch("/api/metrics/logins/", {"min_change": -1, "watched": True}, format="json")
     assert answer.status_code == 400 and "min_change" in answer.json()
+    # Typed JSON like every input: "" is not null, "yes" is not true.
+    for bad in ({"service": "", "watched": True}, {"watched": "yes"}):
+        answer = api.patch("/api/metrics/logins/", bad, format="json")
+        assert answer.status_code == 400 and set(bad) - {"watched"} <= set(answer.json())
     assert MetricSeries.objects.get(name="logins").watched is False
     assert api.get("/api/metrics/nope/").status_code == 404
     assert api.get("/api/metrics/logins/").json()["min_change"] == 0.05
