@@ -37,6 +37,18 @@ User = get_user_model()
 MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL
 
 
+def _hours() -> serializers.DecimalField:
+    """Engineer-hours: optional, not negative, one decimal."""
+    return serializers.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        min_value=0,
+        coerce_to_string=False,
+        required=False,
+        allow_null=True,
+    )
+
+
 class _User(StrictSlugRelatedField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -117,14 +129,7 @@ class ActionItemCreateIn(TypedInput, serializers.Serializer):
     due_on = serializers.DateField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, default="p2")
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, default="prevent")
-    estimated_hours = serializers.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        coerce_to_string=False,
-        required=False,
-        allow_null=True,
-    )
+    estimated_hours = _hours()
     ticket_url = OptionalURLField(required=False, allow_blank=True, default="")
 
 
@@ -136,22 +141,8 @@ class ActionItemUpdateIn(TypedInput, serializers.Serializer):
     due_on = serializers.DateField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices, required=False)
     type = serializers.ChoiceField(choices=ActionItem.Type.choices, required=False)
-    estimated_hours = serializers.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        coerce_to_string=False,
-        required=False,
-        allow_null=True,
-    )
-    actual_hours = serializers.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        coerce_to_string=False,
-        required=False,
-        allow_null=True,
-    )
+    estimated_hours = _hours()
+    actual_hours = _hours()
     ticket_url = OptionalURLField(required=False, allow_blank=True)
 
 
@@ -159,14 +150,7 @@ class CompleteIn(TypedInput, serializers.Serializer):
     verification_note = StrictCharField(
         help_text="How we know it works. Required.", allow_blank=True
     )
-    actual_hours = serializers.DecimalField(
-        max_digits=7,
-        decimal_places=1,
-        min_value=0,
-        coerce_to_string=False,
-        required=False,
-        allow_null=True,
-    )
+    actual_hours = _hours()
 
 
 class WontDoIn(TypedInput, serializers.Serializer):
