@@ -5,6 +5,8 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .soft_delete import SoftDeleteQuerySet
+
 
 class ActionItem(models.Model):
     CLOSED_STATUSES = ("done", "wont_do")
@@ -79,6 +81,8 @@ class ActionItem(models.Model):
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SoftDeleteQuerySet["ActionItem"].as_manager()
 
     history = HistoricalRecords()
 

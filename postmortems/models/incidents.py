@@ -8,6 +8,8 @@ from django.db.models import Case, Q, When
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .soft_delete import SoftDeleteQuerySet
+
 
 class Severity(models.TextChoices):
     SEV1 = "sev1", "SEV1"
@@ -31,7 +33,7 @@ class Provenance(models.TextChoices):
     IMMUNE = "immune", "From the immune system"
 
 
-class IncidentQuerySet(models.QuerySet["Incident"]):
+class IncidentQuerySet(SoftDeleteQuerySet["Incident"]):
     def alive(self) -> IncidentQuerySet:
         return self.filter(is_deleted=False)
 
@@ -253,6 +255,8 @@ class TimelineEntry(models.Model):
     dedupe_key = models.CharField(max_length=100, blank=True)
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SoftDeleteQuerySet["TimelineEntry"].as_manager()
 
     history = HistoricalRecords()
 

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .soft_delete import SoftDeleteQuerySet
+
 
 class Retrospective(models.Model):
     team = models.ForeignKey(
@@ -31,6 +33,8 @@ class Retrospective(models.Model):
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SoftDeleteQuerySet["Retrospective"].as_manager()
 
     history = HistoricalRecords()
 
@@ -66,6 +70,8 @@ class RetroItem(models.Model):
     )
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SoftDeleteQuerySet["RetroItem"].as_manager()
 
     history = HistoricalRecords()
 

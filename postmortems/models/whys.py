@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .soft_delete import SoftDeleteQuerySet
+
 
 class WhyNode(models.Model):
     class Category(models.TextChoices):
@@ -38,6 +40,8 @@ class WhyNode(models.Model):
     is_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SoftDeleteQuerySet["WhyNode"].as_manager()
 
     history = HistoricalRecords()
 
