@@ -39,10 +39,12 @@ from django.db.models import Count, Q
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from metrics_link.models import Team
+from metrics_link.models import Commit, Deploy, Team
 
 from ..models import ActionItem, Incident, WeeklyReview
 from ..services.accounts import get_feed_token
+from ..services.reminders import scan_reminders
+from ..services.reviews import build_weekly_review, default_week
 
 SEARCHES = ("database timeout", "deploy rollback", "login")
 
@@ -356,9 +358,6 @@ class _Rollback(Exception):
 
 def background(write: Callable[[str], None]) -> dict[str, float]:
     """The reminder scan (first and steady) and the weekly review rebuild, rolled back."""
-    from ..services.reminders import scan_reminders
-    from ..services.reviews import build_weekly_review, default_week
-
     timings: dict[str, float] = {}
     try:
         with transaction.atomic():
@@ -385,8 +384,6 @@ def database_size() -> str:
         f"incidents {Incident.objects.count():,}",
         f"action items {ActionItem.objects.count():,}",
     ]
-    from metrics_link.models import Commit, Deploy
-
     parts += [f"deploys {Deploy.objects.count():,}", f"commits {Commit.objects.count():,}"]
     return ", ".join(parts)
 

@@ -16,7 +16,8 @@ from metrics_link.models import Commit, Deploy, DeployCommit, Service, Team
 from postmortems.models import ActionItem, Incident, ReminderSent, SuspectVerdict, TimelineEntry
 from postmortems.models.documents import Postmortem, PostmortemVersion
 from postmortems.scale import bench
-from postmortems.scale.generate import Writer, generate, scaled_sizes
+from postmortems.scale.generate import generate, scaled_sizes
+from postmortems.scale.writer import Writer
 
 ANCHOR = "2026-11-25T12:00:00+00:00"
 TINY = ["--scale", "0.002", "--allow-sqlite", "--anchor", ANCHOR, "--seed", "7"]
