@@ -15,6 +15,7 @@ from .models import (
     Team,
     WebhookDelivery,
 )
+from .selectors import alerts_of_delivery
 from .services.catalog import SERVICE_FIELDS, update_service
 from .services.outbox import retry_messages
 from .services.webhooks import reprocess_deliveries
@@ -115,7 +116,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         lines = [
             f"{alert.name} ({alert.service.slug}, {alert.severity}, {alert.status})"
             + (f": {alert.explanation}" if alert.explanation else "")
-            for alert in Alert.objects.filter(delivery=obj).select_related("service").order_by("pk")
+            for alert in alerts_of_delivery(obj)
         ]
         return "\n".join(lines) or "-"
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -62,12 +64,8 @@ def enqueue_on_commit(task, *args: Any) -> None:
 def broker_status() -> str:
     """ "ok", "down", or "in-process" (no broker: the embedded run's eager mode). For /healthz:
     one short connection attempt (the broker timeouts in settings), never the error's text."""
-    from django.conf import settings
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "in-process"
-    from celery import current_app
-
     try:
         with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)

@@ -20,6 +20,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from postmortems.config import celery_app
+
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30.0
@@ -38,8 +40,6 @@ def _as_schedule(value, clock: Callable[[], datetime]) -> BaseSchedule:
 
 class BeatTicker:
     def __init__(self, beat_schedule: dict[str, dict], *, clock=timezone.now, app=None):
-        from postmortems.config import celery_app
-
         self.clock = clock
         self.entries = {}
         for name, entry in beat_schedule.items():

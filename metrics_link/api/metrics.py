@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -80,8 +81,6 @@ def _number(value: Any) -> float | None:
 
 
 def _timestamp(value: Any, errors: dict[str, list[str]], field: str = "ts"):
-    from django.utils import timezone
-
     try:
         moment = parse_timestamp(value, field)
     except PayloadError as exc:

@@ -31,7 +31,6 @@ from ..signals import alert_received
 from ..webhooks import alertmanager, pagerduty
 from ..webhooks.types import AlertData, sha256_hex
 from .catalog import get_or_create_service
-from .webhooks import PROCESSORS
 
 
 def alert_group_key(data: AlertData, fingerprint: str = "") -> str:
@@ -161,7 +160,3 @@ def process_pagerduty(delivery: WebhookDelivery) -> str:
         return WebhookDelivery.Status.IGNORED
     record_alerts(alerts=[data], delivery=delivery)
     return WebhookDelivery.Status.PROCESSED
-
-
-PROCESSORS[alertmanager.SOURCE] = process_alertmanager
-PROCESSORS[pagerduty.SOURCE] = process_pagerduty

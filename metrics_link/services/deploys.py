@@ -7,8 +7,8 @@
   previous deploy's sha (same service and environment) up to and including its own sha.
 - `deploy_recorded(deploy_id=...)` is sent on commit when a deploy is created or changes status.
 
-The GitHub and GitLab processors are registered in `PROCESSORS` when this module is imported
-(`MetricsLinkConfig.ready`).
+`process_github` and `process_gitlab` are the deploy providers' processors (dispatched by
+services/webhooks.py).
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from ..models import Commit, Deploy, DeployCommit, Service, WebhookDelivery
+from ..models import Commit, Deploy, DeployCommit, IdempotencyKey, Service, WebhookDelivery
 from ..signals import deploy_recorded
 from ..times import time_error
 from ..webhooks import github, gitlab
 from ..webhooks.types import CommitData, DeployEvent, PushEvent
 from .catalog import get_or_create_service, resolve_service_for_repository
 from .watch import schedule_watch
-from .webhooks import PROCESSORS
 
 # With no previous deploy to start from, a first deploy takes at most this many pushed commits.
 MAX_INFERRED_COMMITS = 250
@@ -356,10 +355,6 @@ def process_gitlab(delivery: WebhookDelivery) -> str:
     return WebhookDelivery.Status.IGNORED
 
 
-PROCESSORS["github"] = process_github
-PROCESSORS["gitlab"] = process_gitlab
-
-
 # --- idempotent API writes ----------------------------------------------------------------------
 
 IDEMPOTENCY_CONFLICT = (
@@ -379,8 +374,6 @@ def record_deploy_once(*, key: str, request_hash: str, **fields: Any) -> Recorde
     Two concurrent requests with one key race to insert the key; the unique (scope, key)
     constraint makes the loser wait for the winner's commit, then it reads the winner's deploy.
     """
-    from ..models import IdempotencyKey
-
     key = key[:200]
     try:
         with transaction.atomic():

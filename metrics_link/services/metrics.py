@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .. import permissions as perms
 from ..models import MetricPoint, MetricSeries
 
 MAX_POINTS_PER_REQUEST = 10_000
@@ -112,8 +113,6 @@ BAD_MIN_CHANGE = "min_change is a fraction between 0 and 10 (0.05 = 5%)."
 def update_series(*, series: MetricSeries, by=None, **changes) -> MetricSeries:
     """Change a series' watch settings: the team of its service, or a superuser; company-wide
     series (and making a series company-wide): superusers only. Nothing changes on a refusal."""
-    from .. import permissions as perms
-
     unknown = set(changes) - {*SERIES_SETTINGS, "promql", "label"}
     if unknown:
         raise ValidationError(

@@ -16,12 +16,19 @@ from django.utils import timezone
 
 from ..models import WebhookDelivery
 from ..queue import enqueue_on_commit
+from ..webhooks import alertmanager, pagerduty
+from .alerts import process_alertmanager, process_pagerduty
+from .deploys import process_github, process_gitlab
 
 logger = logging.getLogger(__name__)
 
 # provider → processor(delivery) → status ("processed" or "ignored"). Raising marks it failed.
-# Deploy providers (github, gitlab) and alert providers (alertmanager, pagerduty) register theirs.
-PROCESSORS: dict[str, Callable[[WebhookDelivery], str]] = {}
+PROCESSORS: dict[str, Callable[[WebhookDelivery], str]] = {
+    "github": process_github,
+    "gitlab": process_gitlab,
+    alertmanager.SOURCE: process_alertmanager,
+    pagerduty.SOURCE: process_pagerduty,
+}
 
 
 KEY_MAX_LENGTH = 200  # WebhookDelivery.key
@@ -46,7 +53,9 @@ def receive_delivery(
     published or never ran, e.g. the broker was down), which is published again. A key already
     processed (or failed, or ignored) returns the stored row, False, and enqueues nothing.
     """
-    from ..tasks import process_delivery_task
+    from ..tasks import (
+        process_delivery_task,
+    )  # tasks imports this module: a top-level import would be a cycle
 
     if len(key) > KEY_MAX_LENGTH:  # stored cut, it would never be found again: refuse it
         raise DeliveryKeyError(KEY_TOO_LONG.format(limit=KEY_MAX_LENGTH))

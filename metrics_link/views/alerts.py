@@ -12,7 +12,13 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Alert, Service
-from ..selectors import SERVICE_PAGE_SECTIONS, alert_list, incident_links_for_alerts
+from ..selectors import (
+    SERVICE_PAGE_SECTIONS,
+    alert_list,
+    firing_alert_count,
+    incident_links_for_alerts,
+    recent_alerts_of_service,
+)
 
 PAGE_SIZE = 50
 SERVICE_PAGE_ALERTS = 8
@@ -68,7 +74,7 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     alerts = _with_links(list(page.object_list), request.user)
-    firing = Alert.objects.filter(status=Alert.Status.FIRING).count()
+    firing = firing_alert_count()
     return render(
         request,
         "metrics_link/alert_list.html",
@@ -77,16 +83,14 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def service_alerts_section(service: Service, user) -> dict | None:
-    alerts = list(
-        Alert.objects.filter(service=service).order_by("-starts_at", "-pk")[:SERVICE_PAGE_ALERTS]
-    )
+    alerts = recent_alerts_of_service(service, limit=SERVICE_PAGE_ALERTS)
     if not alerts:
         return None
     return {
         "template": "metrics_link/_service_alerts.html",
         "service": service,
         "alerts": _with_links(alerts, user),
-        "firing": Alert.objects.filter(service=service, status=Alert.Status.FIRING).count(),
+        "firing": firing_alert_count(service=service),
     }
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ..models import Service, Team
 from ..redirects import safe_next
-from ..selectors import service_page_sections
+from ..selectors import service_page_sections, team_by_slug, unclaimed_services
 from ..services.catalog import claim_service
 
 
@@ -22,7 +22,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
-    unclaimed = list(Service.objects.filter(team__isnull=True).order_by("-claimed", "slug"))
+    unclaimed = unclaimed_services()
     return render(
         request,
         "metrics_link/catalog.html",
@@ -54,7 +54,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def claim(request: HttpRequest, slug: str) -> HttpResponse:
     service = get_object_or_404(Service, slug=slug)
     # Who may claim for which team is the service's rule (metrics_link.permissions): 403 otherwise.
-    team = Team.objects.filter(slug=request.POST.get("team") or "").first()
+    team = team_by_slug(request.POST.get("team") or "")
     if team is None:
         messages.error(request, "Choose one of your teams to claim this service.")
     else:

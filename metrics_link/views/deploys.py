@@ -12,7 +12,12 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Deploy, Service
-from ..selectors import deploy_list, deploy_page_sections, deploy_watch_section
+from ..selectors import (
+    deploy_list,
+    deploy_page_sections,
+    deploy_watch_section,
+    service_deploy_summary,
+)
 
 PERIODS = [
     ("", "Any time"),
@@ -84,31 +89,15 @@ def deploy_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def service_deploys_section(service, user) -> dict | None:
+def service_deploys_section(service: Service, user: object) -> dict | None:
     """Service page: deploy figures of the last 30 days and the latest production deploy.
 
     The learning layer adds the timeline of deploys and incidents (it alone may show incidents).
     """
-    from django.conf import settings
-    from django.db.models import Count, Q
-
-    since = timezone.now() - timedelta(days=30)
-    prod = Deploy.objects.filter(service=service, environment__in=settings.PRODUCTION_ENVIRONMENTS)
-    figures = prod.filter(finished_at__gte=since).aggregate(
-        total=Count("pk"),
-        failed=Count("pk", filter=Q(status=Deploy.Status.FAILED)),
-        rolled_back=Count("pk", filter=Q(status=Deploy.Status.ROLLED_BACK)),
-    )
-    last = deploy_list(service=service.slug).filter(pk__in=prod.values("pk")[:1]).first()
-    if last is None and not Deploy.objects.filter(service=service).exists():
+    summary = service_deploy_summary(service, now=timezone.now())
+    if summary is None:
         return None
-    return {
-        "template": "metrics_link/_service_deploys.html",
-        "service": service,
-        "figures": figures,
-        "per_week": round(figures["total"] / (30 / 7), 1),
-        "last": last,
-    }
+    return {"template": "metrics_link/_service_deploys.html", "service": service, **summary}
 
 
 urlpatterns = [

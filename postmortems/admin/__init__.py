@@ -1,6 +1,8 @@
 """Admin of the learning layer, one module per feature."""
 
 from django.contrib import admin
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from . import actions, alerts, core, documents, reviews  # noqa: F401
 
@@ -20,8 +22,6 @@ def _no_hard_deletes() -> None:
 def _no_visible_api_tokens() -> None:
     """DRF's authtoken admin lists every key in clear: replace it with one that shows only whose
     token it is and when it was made (the key never appears, superusers included)."""
-    from rest_framework.authtoken.admin import TokenAdmin
-    from rest_framework.authtoken.models import TokenProxy
 
     class KeylessTokenAdmin(core.ReadOnlyMixin, core.NoDeleteMixin, TokenAdmin):
         # DRF's admin links rows by user id (never by key); we also drop the key column.

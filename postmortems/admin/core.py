@@ -13,6 +13,7 @@ from ..models import (
     TimelineEntry,
     WhyNode,
 )
+from ..selectors.actions import visible_action_items
 
 
 class NoDeleteMixin:
@@ -78,8 +79,6 @@ class VisibleItemsMixin(_VisibleHistoryMixin):
     item_lookup = "pk"
 
     def get_queryset(self, request):
-        from ..selectors.actions import visible_action_items
-
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from ...models import Incident
+from ...scale import bench
 
 
 class _Rollback(Exception):
@@ -59,8 +60,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         if opts["scale"]:
-            from ...scale import bench
-
             try:
                 bench.run(
                     requests=opts["requests"],
