@@ -63,6 +63,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from .blameless_words import (
+    DID_NOT_EXEMPT,
+    DID_NOT_HEADS,
+    FAILURE_PHRASES,
+    NAME_PARTICLES,
+    STOPPERS,
+)
+
 __all__ = [
     "Finding",
     "check_blameless",
@@ -294,129 +302,6 @@ def _negated(text: str, start: int) -> bool:
 # Named-person rule
 # ---------------------------------------------------------------------------
 
-_NAME_PARTICLES: Final = frozenset(
-    {"van", "von", "der", "den", "del", "della", "des", "dos", "das", "bin", "ibn", "jr", "sr"}
-)
-
-# Failure verbs/phrases, as sequences of lower-cased words (apostrophes normalised).
-_FAILURE_PHRASES: Final[tuple[tuple[str, ...], ...]] = tuple(
-    tuple(p.split())
-    for p in (
-        "didn't",
-        "didnt",
-        "did not",
-        "never checked",
-        "never tested",
-        "never noticed",
-        "never verified",
-        "forgot",
-        "forgets",
-        "forgotten",
-        "failed to",
-        "failed at",
-        "fails to",
-        "missed",
-        "misses",
-        "broke",
-        "breaks",
-        "caused",
-        "causes",
-        "neglected",
-        "neglects",
-        "ignored",
-        "ignores",
-        "overlooked",
-        "overlooks",
-        "misconfigured",
-        "misread",
-        "botched",
-        "fat-fingered",
-        "fat fingered",
-        "accidentally",
-        "mistakenly",
-        "wrongly",
-        "incorrectly",
-        "carelessly",
-        "pushed a bad",
-        "pushed bad",
-        "pushed the bad",
-        "pushed a broken",
-        "pushed broken",
-        "deployed a bad",
-        "deployed bad",
-        "deployed a broken",
-        "shipped a bad",
-        "shipped a broken",
-        "merged a bad",
-        "merged a broken",
-        "should have",
-        "should've",
-        "shouldn't have",
-        "should not have",
-        "ought to have",
-        "was careless",
-        "was sloppy",
-        "was negligent",
-        "was lazy",
-        "wasn't careful",
-        "was not careful",
-        "wasn't aware",
-        "was not aware",
-        "was unaware",
-        "made a mistake",
-        "made an error",
-        "made the mistake",
-        "made a bad",
-        "messed up",
-        "screwed up",
-        "dropped the ball",
-        "is to blame",
-        "was to blame",
-        "skipped",
-    )
-)
-
-# "did not/didn't + these" is not a failure: "Ned didn't hesitate to roll back".
-_DID_NOT_EXEMPT: Final = frozenset({"hesitate", "need", "wait", "have", "stop", "give"})
-_DID_NOT_HEADS: Final = frozenset({("didn't",), ("didnt",), ("did", "not")})
-
-# Words that end the clause the name is the subject of.
-_STOPPERS: Final = frozenset(
-    {
-        "and",
-        "but",
-        "or",
-        "nor",
-        "so",
-        "after",
-        "before",
-        "when",
-        "whenever",
-        "while",
-        "because",
-        "since",
-        "although",
-        "though",
-        "until",
-        "unless",
-        "once",
-        "whereas",
-        "where",
-        "which",
-        "that",
-        "what",
-        "why",
-        "how",
-        "who",
-        "whom",
-        "whose",
-        "if",
-        "whether",
-        "thanks",
-        "thank",
-    }
-)
-
 _MAX_GAP: Final = 3  # words allowed between the name and the failure phrase
 _MAX_APPOSITION: Final = 8  # words allowed inside ", the on-call engineer,"
 
@@ -455,7 +340,7 @@ def _people_variants(people: Iterable[str]) -> tuple[str, ...]:
         parts = entry.split(" ")
         if len(parts) > 1:
             for part in parts:
-                if len(part) >= 3 and part.casefold() not in _NAME_PARTICLES:
+                if len(part) >= 3 and part.casefold() not in NAME_PARTICLES:
                     variants.add(part.casefold())
     # longest first so the full name wins over its parts at the same position
     return tuple(sorted(variants, key=lambda v: (-len(v), v)))
@@ -491,11 +376,11 @@ def _failure_at(tokens: list[tuple[str, str]], i: int) -> bool:
         if kind != "word":
             break
         run.append(value)
-    for phrase in _FAILURE_PHRASES:
+    for phrase in FAILURE_PHRASES:
         n = len(phrase)
         if tuple(run[:n]) == phrase:
             # "didn't hesitate" is not a failure
-            exempt = phrase in _DID_NOT_HEADS and len(run) > n and run[n] in _DID_NOT_EXEMPT
+            exempt = phrase in DID_NOT_HEADS and len(run) > n and run[n] in DID_NOT_EXEMPT
             return not exempt
     return False
 
@@ -527,7 +412,7 @@ def _is_failure_subject(text: str, name_end: int) -> bool:
         if _failure_at(tokens, i):
             return True
         kind, value = tokens[i]
-        if kind != "word" or value in _STOPPERS:
+        if kind != "word" or value in STOPPERS:
             return False
         gap += 1
         if gap > _MAX_GAP:
