@@ -9,10 +9,6 @@ from django.conf import settings
 
 from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, UserFactory
 
-os.environ.setdefault(
-    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
-)  # Playwright's sync API runs an event loop
-
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

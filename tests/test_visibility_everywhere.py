@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
@@ -215,9 +216,9 @@ def _build() -> World:
     old_item = why_services.add_corrective_action(
         node=old_why, by=w.commander, title="ZQXJ-ITEMOLD Shorter TTL", owner=w.owner
     )
-    action_services.complete_action_item(item=old_item, by=w.owner, verification_note="drill")
     # The fix was done before the later incident started (the service stamps "now").
-    type(old_item).objects.filter(pk=old_item.pk).update(closed_at=start - timedelta(days=1))
+    with time_machine.travel(start - timedelta(days=1), tick=False):
+        action_services.complete_action_item(item=old_item, by=w.owner, verification_note="drill")
     incident_services.change_status(incident=old, to="mitigated", by=w.commander)
     incident_services.change_status(incident=old, to="resolved", by=w.commander)
     w.old = old
@@ -245,11 +246,11 @@ def _build() -> World:
     w.later_version = pm_services.publish(postmortem=pm, by=w.outsider, notify=False)
     w.later = later
     assert [c[0].pk for c in review_selectors.recurrence_candidates(later)] == [old.pk]
-    row = review_services.decide_recurrence(
-        incident=later, earlier=old, by=w.superuser, confirm=True, reason="same cache keys"
-    )
     # Decided during the reviewed week (the service stamps "now").
-    type(row).objects.filter(pk=row.pk).update(decided_at=start + timedelta(hours=5))
+    with time_machine.travel(start + timedelta(hours=5), tick=False):
+        review_services.decide_recurrence(
+            incident=later, earlier=old, by=w.superuser, confirm=True, reason="same cache keys"
+        )
 
     # A public incident its commander closed as a duplicate of the restricted one.
     dup = incident_services.open_incident(

@@ -13,6 +13,10 @@ import pytest
 
 from tests.factories import UserFactory
 
+# Playwright's sync API runs an event loop in the test thread, where Django's ORM would refuse to
+# run; only the browser tests (this package, the OIDC one included) need the escape hatch.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/screenshots"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from metrics_link import tasks
@@ -30,13 +31,15 @@ def published(monkeypatch):
 
 
 def _delivery(key, age_seconds, status=WebhookDelivery.Status.RECEIVED):
-    row = WebhookDelivery.objects.create(
-        provider="github", key=key, event="deployment_status", headers={}, body=b"{}", status=status
-    )
-    WebhookDelivery.objects.filter(pk=row.pk).update(
-        received_at=timezone.now() - timedelta(seconds=age_seconds)
-    )
-    return row
+    with time_machine.travel(timezone.now() - timedelta(seconds=age_seconds), tick=False):
+        return WebhookDelivery.objects.create(
+            provider="github",
+            key=key,
+            event="deployment_status",
+            headers={},
+            body=b"{}",
+            status=status,
+        )
 
 
 def test_deliveries_still_received_after_the_sweep_age_are_published_again(settings, published):
@@ -59,10 +62,10 @@ def test_the_sweep_age_is_a_setting(settings, published):
 def test_outbox_messages_are_published_when_their_next_attempt_is_due(settings, published):
     settings.PENDING_SWEEP_SECONDS = 60
     fresh, _ = outbox.queue_message(channel="mail", payload={}, dedupe_key="fresh")
-    due, _ = outbox.queue_message(channel="mail", payload={}, dedupe_key="due")
-    sent, _ = outbox.queue_message(channel="mail", payload={}, dedupe_key="sent")
-    past = timezone.now() - timedelta(seconds=1)
-    OutboxMessage.objects.filter(pk__in=[due.pk, sent.pk]).update(next_attempt_at=past)
+    # Queued 61 s ago: their first attempt (a sweep age after queueing) was due a second ago.
+    with time_machine.travel(timezone.now() - timedelta(seconds=61), tick=False):
+        due, _ = outbox.queue_message(channel="mail", payload={}, dedupe_key="due")
+        sent, _ = outbox.queue_message(channel="mail", payload={}, dedupe_key="sent")
     OutboxMessage.objects.filter(pk=sent.pk).update(status=OutboxMessage.Status.SENT)
     result = sweep_pending()
     assert result.messages == [due.pk]

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from postmortems.models import SuspectVerdict
@@ -221,8 +222,8 @@ def test_times_are_said_plainly_without_the_word_human(client_for, user, inciden
 
 
 def test_the_action_list_shows_each_items_age(client_for, user, team):
-    item = ActionItemFactory(owner=user, team=team, title="Old one")
-    type(item).objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(days=12))
+    with time_machine.travel(timezone.now() - timedelta(days=12), tick=False):
+        ActionItemFactory(owner=user, team=team, title="Old one")
     html = client_for(user).get("/actions/").content.decode()
     assert ">Age</a>" in html
     assert "12&nbsp;days" in html
