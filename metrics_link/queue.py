@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -36,7 +36,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def publish(task, *args: Any, countdown: float | None = None) -> bool:
+def publish(task: Task, *args: Any, countdown: float | None = None) -> bool:
     """Publish `task(*args)` now. Returns False (and logs) when the broker cannot be reached."""
     try:
         if countdown:
@@ -55,7 +55,7 @@ def publish(task, *args: Any, countdown: float | None = None) -> bool:
     return True
 
 
-def enqueue_on_commit(task, *args: Any) -> None:
+def enqueue_on_commit(task: Task, *args: Any) -> None:
     """After the current transaction commits, publish `task(*args)`; a broker outage is logged,
     not raised (the row it points at stays pending for the sweep)."""
     transaction.on_commit(lambda: publish(task, *args))

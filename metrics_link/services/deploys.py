@@ -137,7 +137,7 @@ def infer_commits(deploy: Deploy) -> list[Commit]:
     qs = Commit.objects.filter(repository=deploy.repository, push_seq__lte=own.push_seq)
     previous = _previous_deploy(deploy)
     base = _find_commit(previous.repository, previous.sha) if previous else None
-    if base is not None and previous.repository == deploy.repository:
+    if previous is not None and base is not None and previous.repository == deploy.repository:
         if base.push_seq >= own.push_seq:
             return [own]  # a rollback or redeploy of an older sha: only its own commit
         return list(qs.filter(push_seq__gt=base.push_seq).order_by("push_seq"))
@@ -386,6 +386,7 @@ def record_deploy_once(*, key: str, request_hash: str, **fields: Any) -> Recorde
         )
         if first.request_hash != request_hash:
             raise IdempotencyConflict(IDEMPOTENCY_CONFLICT) from None
+        assert first.deploy is not None  # noqa: S101 (set in the winner's transaction, committed)
         return RecordedDeploy(deploy=first.deploy, created=False, changed=False)
     result = record_deploy(**fields)
     claim.deploy = result.deploy

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,7 +103,7 @@ def send_message(*, message_id: int) -> bool:
 
 
 @transaction.atomic
-def retry_messages(*, messages) -> int:
+def retry_messages(*, messages: Iterable[OutboxMessage]) -> int:
     """Admin "Retry": failed (or stuck pending) messages get a fresh set of attempts, now."""
     from ..tasks import (
         send_outbox_message_task,
@@ -176,4 +177,8 @@ def _send_hook(payload: dict[str, Any]) -> None:
     _post_json(payload["url"], data, payload.get("headers") or {})
 
 
-SENDERS = {Channel.MAIL: _send_mail, Channel.SLACK: _send_slack, Channel.HOOK: _send_hook}
+SENDERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    Channel.MAIL: _send_mail,
+    Channel.SLACK: _send_slack,
+    Channel.HOOK: _send_hook,
+}

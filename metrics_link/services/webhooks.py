@@ -9,7 +9,7 @@ it again). The sweep (services/sweep.py) publishes pending deliveries again afte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -117,7 +117,7 @@ def process_delivery(*, delivery_id: int, only_if_pending: bool = False) -> Webh
     return delivery
 
 
-def reprocess_deliveries(*, deliveries) -> int:
+def reprocess_deliveries(*, deliveries: Iterable[WebhookDelivery]) -> int:
     """Admin action: process again (e.g. after a fix). Returns how many were re-run."""
     count = 0
     for delivery in deliveries:
