@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
+import redis
 from django.conf import settings
+from rest_framework.test import APIClient
 
 from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, UserFactory
 
@@ -44,8 +47,6 @@ def _require_redis():
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not url.startswith("redis://"):
         _missing("needs Redis and a Celery worker: set CELERY_BROKER_URL=redis://…")
-    import redis
-
     try:
         redis.Redis.from_url(url).ping()
     except Exception as exc:
@@ -63,8 +64,6 @@ def _require_chromium():
 
 @pytest.fixture
 def _require_prometheus():
-    import shutil
-
     if not shutil.which("prometheus"):
         _missing("needs Debian's prometheus binary (apt-get install prometheus)")
 
@@ -137,8 +136,6 @@ def client_for(client):
 
 @pytest.fixture
 def api_client_for(db):
-    from rest_framework.test import APIClient
-
     def make(u):
         c = APIClient()
         c.force_authenticate(u)

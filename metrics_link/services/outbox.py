@@ -42,9 +42,7 @@ def queue_message(
     """Record a message to send (once per dedupe key) and publish its sending after commit.
 
     Returns (message, created). Call it inside the transaction of the change it reports."""
-    from ..tasks import (
-        send_outbox_message_task,
-    )  # tasks imports this module: a top-level import would be a cycle
+    from ..tasks import send_outbox_message_task  # a cycle at the top: tasks imports this module
 
     if channel not in Channel.values:
         raise ValueError(f"Unknown outbox channel {channel!r}.")
@@ -105,9 +103,7 @@ def send_message(*, message_id: int) -> bool:
 @transaction.atomic
 def retry_messages(*, messages: Iterable[OutboxMessage]) -> int:
     """Admin "Retry": failed (or stuck pending) messages get a fresh set of attempts, now."""
-    from ..tasks import (
-        send_outbox_message_task,
-    )  # tasks imports this module: a top-level import would be a cycle
+    from ..tasks import send_outbox_message_task  # a cycle at the top: tasks imports this module
 
     ids = list(
         OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])

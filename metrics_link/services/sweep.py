@@ -50,7 +50,7 @@ def stale_delivery_ids(*, now: datetime | None = None, limit: int = 500) -> list
 
 
 def sweep_pending(*, now: datetime | None = None) -> SweepResult:
-    # tasks imports this module: a top-level import would be a cycle
+    # a cycle at the top: tasks imports this module
     from ..tasks import judge_deploy_task, process_delivery_task, send_outbox_message_task
 
     now = now or timezone.now()

@@ -53,9 +53,7 @@ def receive_delivery(
     published or never ran, e.g. the broker was down), which is published again. A key already
     processed (or failed, or ignored) returns the stored row, False, and enqueues nothing.
     """
-    from ..tasks import (
-        process_delivery_task,
-    )  # tasks imports this module: a top-level import would be a cycle
+    from ..tasks import process_delivery_task  # a cycle at the top: tasks imports this module
 
     if len(key) > KEY_MAX_LENGTH:  # stored cut, it would never be found again: refuse it
         raise DeliveryKeyError(KEY_TOO_LONG.format(limit=KEY_MAX_LENGTH))
