@@ -137,7 +137,7 @@ def react_to_verdict(*, watch_id: int) -> Incident | None:
     Service.objects.select_for_update().filter(pk=deploy.service_id).first()
     seen = (
         TimelineEntry.objects.select_related("incident")
-        .filter(dedupe_key=f"watch:{watch.pk}", incident__is_deleted=False)
+        .filter(dedupe_key=f"watch:{watch.pk}", incident__in=Incident.objects.alive())
         .first()
     )
     if seen is not None:

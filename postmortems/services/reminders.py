@@ -122,15 +122,17 @@ def scan_reminders(
 ) -> ScanResult:
     """Record the reminders due now and enqueue their sending (on commit). Safe to run anywhere,
     any number of times, concurrently."""
-    from ..tasks.actions import send_digest_task, send_reminder_task
+    from ..tasks.actions import (
+        send_digest_task,
+        send_reminder_task,
+    )  # service→task enqueue (tasks import services)
 
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     result = ScanResult()
     items = (
-        ActionItem.objects.filter(
-            is_deleted=False, status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today
-        )
+        ActionItem.objects.alive()
+        .filter(status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today)
         .select_related("owner", "team__manager")
         .order_by("due_on", "pk")
     )
