@@ -162,33 +162,22 @@ def add_timeline_entry(
     starred: bool = False,
 ) -> TimelineEntry:
     """Add one entry. Machine entries with a `dedupe_key` are added once, however often called."""
+    values = {
+        "body": body,
+        "kind": kind,
+        "author": author,
+        "at": at or timezone.now(),
+        "source": source,
+        "deploy": deploy,
+        "alert": alert,
+        "starred": starred,
+    }
     if dedupe_key:
         entry, _ = TimelineEntry.objects.get_or_create(
-            incident=incident,
-            dedupe_key=dedupe_key,
-            defaults={
-                "body": body,
-                "kind": kind,
-                "author": author,
-                "at": at or timezone.now(),
-                "source": source,
-                "deploy": deploy,
-                "alert": alert,
-                "starred": starred,
-            },
+            incident=incident, dedupe_key=dedupe_key, defaults=values
         )
         return entry
-    return TimelineEntry.objects.create(
-        incident=incident,
-        body=body,
-        kind=kind,
-        author=author,
-        at=at or timezone.now(),
-        source=source,
-        deploy=deploy,
-        alert=alert,
-        starred=starred,
-    )
+    return TimelineEntry.objects.create(incident=incident, **values)
 
 
 def _resolve_services(slugs_or_services: Iterable[Any]) -> list[Service]:
