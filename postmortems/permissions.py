@@ -32,6 +32,8 @@ from metrics_link.permissions import (
     service_refusal,
 )
 
+from .models import Incident
+
 __all__ = [
     "NotAllowed",
     "can_add_note",
@@ -81,8 +83,6 @@ CANNOT_JOIN = "You cannot join #{pk}."
 
 def can_see_incident(user, incident) -> bool:
     """The read rule, asked through the one queryset (never re-implemented here)."""
-    from .models import Incident
-
     return is_system(user) or Incident.objects.visible_to(user).filter(pk=incident.pk).exists()
 
 

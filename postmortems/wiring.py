@@ -1,16 +1,13 @@
-"""Connects each feature's hooks once, at app ready: signal receivers (deploy_recorded,
-alert_received), close gates, home panels, service-page sections, incident-opened hooks."""
+"""Connects each feature's receivers once, at app ready: the metrics_link signals (deploy_recorded,
+alert_received, deploy_judged), this app's incident signals, and the sections metrics_link pages
+show from this layer (its registries: metrics_link never imports postmortems)."""
 
 from __future__ import annotations
 
+from .services import alerts, immune, suspects
+
 
 def connect() -> None:
-    from .services import actions, alerts, documents, immune, reviews, suspects, whys
-
     suspects.connect()
     alerts.connect()
     immune.connect()
-    whys.connect()
-    actions.connect()
-    documents.connect()
-    reviews.connect()

@@ -10,6 +10,7 @@ from metrics_link.services.catalog import service_slug
 
 from ..models import Incident
 from ..models.incidents import SEVERITY_MEANINGS, Severity
+from ..services.incidents import EDITABLE_FIELDS
 from .fields import (
     NO_JS_HINT,
     PeopleChoiceField,
@@ -152,19 +153,7 @@ class IncidentEditForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [
-            "title",
-            "severity",
-            "impact",
-            "summary",
-            "visibility",
-            "commander",
-            "reporter",
-            "started_at",
-            "detected_at",
-            "mitigated_at",
-            "resolved_at",
-        ]
+        fields = list(EDITABLE_FIELDS)  # the service's list: one home for what may be edited
         widgets = {
             "impact": forms.Textarea(attrs={"rows": 2}),
             "summary": forms.Textarea(attrs={"rows": 5}),

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from ..models import Incident, IncidentAlert
 
 
-def incident_links_for_alerts(alert_ids, user) -> dict[int, list[tuple[str, str]]]:
+def incident_links_for_alerts(
+    alert_ids: Iterable[int], user: AbstractBaseUser | AnonymousUser
+) -> dict[int, list[tuple[str, str]]]:
     """{alert_id: [(label, url), ...]} for the incidents `user` may see; others stay invisible."""
     links: dict[int, list[tuple[str, str]]] = {}
     rows = (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.http import Http404
 
 from ..models import FeedToken
 
 
-def user_for_feed_token(token: str):
+def user_for_feed_token(token: str) -> User:
     feed = (
         FeedToken.objects.select_related("user").filter(token=token, user__is_active=True).first()
     )

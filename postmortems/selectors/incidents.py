@@ -1,18 +1,26 @@
+"""Reads of incidents and their timelines, always through `Incident.objects.visible_to(user)`."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from ..models import Incident, TimelineEntry
+from ..models.incidents import IncidentQuerySet
 
 
-def visible_incidents(user) -> QuerySet[Incident]:
+def visible_incidents(user: AbstractBaseUser | AnonymousUser) -> IncidentQuerySet:
     return Incident.objects.visible_to(user)
 
 
-def get_incident_for(user, pk, *, for_update: bool = False) -> Incident:
+def get_incident_for(
+    user: AbstractBaseUser | AnonymousUser, pk: Any, *, for_update: bool = False
+) -> Incident:
     """The incident if `user` may see it, else Http404 (the same answer as a missing one)."""
     try:
         pk = int(pk)
@@ -35,7 +43,7 @@ SORTS = {
 
 
 def incident_list(
-    user,
+    user: AbstractBaseUser | AnonymousUser,
     *,
     status: str | list[str] | None = None,
     severity: str | list[str] | None = None,
@@ -72,13 +80,14 @@ def incident_list(
 
 def timeline_for(incident: Incident) -> QuerySet[TimelineEntry]:
     return (
-        incident.timeline.filter(is_deleted=False)
+        TimelineEntry.objects.alive()
+        .filter(incident=incident)
         .select_related("author", "deploy", "alert")
         .order_by("at", "id")
     )
 
 
-def open_incidents_for(user) -> QuerySet[Incident]:
+def open_incidents_for(user: AbstractBaseUser | AnonymousUser) -> IncidentQuerySet:
     return (
         visible_incidents(user)
         .open()
@@ -88,11 +97,12 @@ def open_incidents_for(user) -> QuerySet[Incident]:
     )
 
 
-def recent_timeline_for(user, limit: int = 10) -> QuerySet[TimelineEntry]:
+def recent_timeline_for(
+    user: AbstractBaseUser | AnonymousUser, limit: int = 10
+) -> QuerySet[TimelineEntry]:
     return (
-        TimelineEntry.objects.filter(
-            is_deleted=False, incident__in=visible_incidents(user).values("pk")
-        )
+        TimelineEntry.objects.alive()
+        .filter(incident__in=visible_incidents(user).values("pk"))
         .select_related("incident", "author")
         .order_by("-at", "-id")[:limit]
     )
@@ -108,8 +118,6 @@ __all__ = [
 ]
 
 
-def timeline_section(incident: Incident, user) -> dict:
-    from ..forms import NoteForm
-
-    entries = list(timeline_for(incident))
-    return {"incident": incident, "entries": entries, "note_form": NoteForm()}
+def timeline_section(incident: Incident, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+    """The timeline's entries (the page adds the note form)."""
+    return {"incident": incident, "entries": list(timeline_for(incident))}

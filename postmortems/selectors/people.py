@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 
 
-def blameless_people(request=None) -> list[str]:
+def blameless_people(request: HttpRequest | None = None) -> list[str]:
     """Names and usernames of known users, for the blameless checker; cached per request."""
-    cached = getattr(request, "_blameless_people", None) if request is not None else None
+    cached: list[str] | None = (
+        getattr(request, "_blameless_people", None) if request is not None else None
+    )
     if cached is not None:
         return cached
     people: list[str] = []
@@ -22,5 +25,5 @@ def blameless_people(request=None) -> list[str]:
         if full:
             people.append(full)
     if request is not None:
-        request._blameless_people = people
+        request._blameless_people = people  # type: ignore[attr-defined]  # a per-request cache
     return people

@@ -10,6 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from ..models import Incident
 from . import actions, documents, impact, incidents, reviews, suspects, whys
 
 
@@ -17,7 +21,7 @@ from . import actions, documents, impact, incidents, reviews, suspects, whys
 class Section:
     key: str
     template: str
-    context: Callable[[Any, Any], dict | None]
+    context: Callable[[Any, Any], dict[str, Any] | None]
     column: str = "main"  # "main" or "side"
 
 
@@ -32,7 +36,9 @@ INCIDENT_SECTIONS: list[Section] = [
 ]
 
 
-def incident_sections(incident, user) -> list[tuple[Section, dict]]:
+def incident_sections(
+    incident: Incident, user: AbstractBaseUser | AnonymousUser
+) -> list[tuple[Section, dict[str, Any]]]:
     rendered = []
     for section in INCIDENT_SECTIONS:
         ctx = section.context(incident, user)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from metrics_link.models import Deploy, DeployWatch
+from metrics_link.models import Commit, Deploy, DeployWatch, Service
 from metrics_link.selectors import deploys_in_window, with_commits
 from metrics_link.times import shift_time
 
 from ..models import Incident, SuspectVerdict
-from ..suspects_ranking import Candidate, rank, score_deploy
+from ..suspects_ranking import Candidate, Score, rank, score_deploy
 
 COMMITS_SHOWN = 10
 
@@ -35,11 +38,11 @@ class Suspect:
     own_service: bool = False
 
     @property
-    def commits(self) -> list:
+    def commits(self) -> list[Commit]:
         return [dc.commit for dc in self.deploy.deploy_commits.all()]
 
     @property
-    def commits_shown(self) -> list:
+    def commits_shown(self) -> list[Commit]:
         return self.commits[:COMMITS_SHOWN]
 
     @property
@@ -55,11 +58,11 @@ def suspect_window(incident: Incident) -> tuple[datetime, datetime]:
     )
 
 
-def _incident_services(incident: Incident) -> list:
+def _incident_services(incident: Incident) -> list[Service]:
     return list(incident.services.all())
 
 
-def _regression(results: list[dict]) -> str:
+def _regression(results: list[dict[str, Any]]) -> str:
     """ "Logins -34%" for the worst failed metric of a regressed watch."""
     failed = [r for r in results if r.get("passed") is False]
     if not failed:
@@ -71,7 +74,7 @@ def _regression(results: list[dict]) -> str:
     return f"{label[:1].upper()}{label[1:]}{pct}"
 
 
-def ranked_suspects(incident) -> list[Suspect]:
+def ranked_suspects(incident: Incident) -> list[Suspect]:
     """The incident's suspect deploys, best first.
 
     Interface (other features rely on it): a list of objects with attributes
@@ -94,7 +97,7 @@ def ranked_suspects(incident) -> list[Suspect]:
             deploy__in=deploys, status=DeployWatch.Status.REGRESSED
         ).only("deploy_id", "results")
     }
-    scored = []
+    scored: list[tuple[object, Score, datetime]] = []
     for deploy in deploys:
         result = score_deploy(
             Candidate(
@@ -110,17 +113,20 @@ def ranked_suspects(incident) -> list[Suspect]:
             repositories=repositories,
         )
         scored.append((deploy, result, deploy.finished_at))
-    return [
-        Suspect(
-            deploy=deploy,
-            score=result.score,
-            reasons=result.reasons,
-            verdict=verdicts.get(deploy.pk),
-            breakdown=result.breakdown,
-            own_service=deploy.service_id in service_ids,
+    suspects = []
+    for item, result in rank(scored):
+        deploy = cast(Deploy, item)  # rank hands back the deploys it was given
+        suspects.append(
+            Suspect(
+                deploy=deploy,
+                score=result.score,
+                reasons=result.reasons,
+                verdict=verdicts.get(deploy.pk),
+                breakdown=result.breakdown,
+                own_service=deploy.service_id in service_ids,
+            )
         )
-        for deploy, result in rank(scored)
-    ]
+    return suspects
 
 
 def deploys_during(incident: Incident) -> list[Deploy]:
@@ -136,10 +142,10 @@ def deploys_during(incident: Incident) -> list[Deploy]:
     return list(with_commits(qs).order_by("finished_at", "pk")[:20])
 
 
-def suspects_section(incident, user) -> dict | None:
+def suspects_section(
+    incident: Incident, user: AbstractBaseUser | AnonymousUser
+) -> dict[str, Any] | None:
     """Context of the incident page's section, or None to hide it."""
-    from ..forms.suspects import VerdictForm
-
     suspects = ranked_suspects(incident)
     start, _end = suspect_window(incident)
     return {
@@ -150,8 +156,19 @@ def suspects_section(incident, user) -> dict | None:
         "skew_minutes": settings.SUSPECT_SKEW_MINUTES,
         "window_start": start,
         "verdict_choices": SuspectVerdict.Verdict.choices,
-        "verdict_form": VerdictForm(),
     }
+
+
+def other_culprits(incident: Incident, deploy: Deploy) -> list[Deploy]:
+    """The deploys other than `deploy` already marked as the incident's culprit."""
+    return [
+        v.deploy
+        for v in SuspectVerdict.objects.filter(
+            incident=incident, verdict=SuspectVerdict.Verdict.CULPRIT
+        )
+        .exclude(deploy=deploy)
+        .select_related("deploy__service")
+    ]
 
 
 # --- service page: deploys and incidents on one timeline ----------------------------------------
@@ -166,7 +183,9 @@ class TimelineItem:
     obj: object
 
 
-def deploy_verdicts_section(deploy, user) -> dict | None:
+def deploy_verdicts_section(
+    deploy: Deploy, user: AbstractBaseUser | AnonymousUser
+) -> dict[str, Any] | None:
     """Deploy page: what responders concluded about this deploy, for incidents the reader may see
     (a restricted incident's verdict is not shown to outsiders, not even as a count)."""
     visible = Incident.objects.visible_to(user)
@@ -180,7 +199,9 @@ def deploy_verdicts_section(deploy, user) -> dict | None:
     return {"template": "postmortems/incident/_deploy_verdicts.html", "verdicts": verdicts}
 
 
-def service_timeline_section(service, user) -> dict | None:
+def service_timeline_section(
+    service: Service, user: AbstractBaseUser | AnonymousUser
+) -> dict[str, Any] | None:
     """The service's deploys and the incidents `user` may see, interleaved, newest first."""
     since = timezone.now() - timedelta(days=SERVICE_TIMELINE_DAYS)
     incidents = list(

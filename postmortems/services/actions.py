@@ -369,12 +369,3 @@ def delete_action_item(*, item: ActionItem, by) -> ActionItem:
     item = _locked(item, by)
     item.is_deleted = True
     return _save(item, by=by, reason="Deleted", fields=["is_deleted"])
-
-
-def connect() -> None:
-    """Register this feature's hooks: the home page's "my action items" panel."""
-    from ..selectors.actions import my_actions_panel
-    from ..selectors.home import HOME_PANELS
-
-    if my_actions_panel not in HOME_PANELS:
-        HOME_PANELS.append(my_actions_panel)

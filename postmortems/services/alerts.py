@@ -21,17 +21,20 @@ set them. Safe to run again for the same alert: links and entries are unique, a 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from metrics_link.models import Alert, Service
+from metrics_link.selectors import ALERT_INCIDENT_LINKS
 from metrics_link.services.alerts import set_alert_outcome
 from metrics_link.signals import alert_received
 
 from ..models import Incident, IncidentAlert, TimelineEntry
 from ..models.incidents import Provenance
+from ..selectors.alerts import incident_links_for_alerts
 from . import incidents as incident_services
 from .errors import ServiceError
 
@@ -137,9 +140,7 @@ def _move_start_earlier(incident: Incident, alert: Alert) -> None:
     if changed:
         incident.save(update_fields=[*changed, "updated_at"])
         if "started_at" in changed:
-            transaction.on_commit(
-                lambda: [hook(incident.pk) for hook in incident_services.ON_START_CHANGED]
-            )
+            incident_services.announce_start_changed(incident.pk)
 
 
 def _reopen_on_flap(incident: Incident, alert: Alert) -> Incident:
@@ -216,7 +217,7 @@ def react_to_alert(*, alert_id: int) -> Incident | None:
 
     linked = list(
         IncidentAlert.objects.select_related("incident")
-        .filter(alert=alert, incident__is_deleted=False)
+        .filter(alert=alert, incident__in=Incident.objects.alive())
         .order_by("pk")
     )
     if linked:
@@ -265,18 +266,15 @@ def react_to_alert(*, alert_id: int) -> Incident | None:
     return incident
 
 
-def _on_alert_received(sender, alert_id: int, created: bool = False, **kwargs) -> None:
+def _on_alert_received(sender: object, alert_id: int, created: bool = False, **kwargs: Any) -> None:
     react_to_alert(alert_id=alert_id)
 
 
 def connect() -> None:
     """Register this feature's hooks (signal receivers, close gates, home panels...). Called once at app ready."""
     alert_received.connect(_on_alert_received, dispatch_uid="postmortems.alerts.react")
-    from metrics_link import selectors
-
-    from ..selectors.alerts import incident_links_for_alerts
-
-    selectors.ALERT_INCIDENT_LINKS.append(incident_links_for_alerts)
+    if incident_links_for_alerts not in ALERT_INCIDENT_LINKS:
+        ALERT_INCIDENT_LINKS.append(incident_links_for_alerts)
 
 
 __all__ = ["connect", "mitigate_when_all_resolved", "react_to_alert", "why_nothing_opened"]

@@ -913,14 +913,3 @@ def queue_publication_slack(*, version_id: int) -> bool:
         f" (version {version.number})" if version.number > 1 else ""
     )
     return slack.queue_slack(text, dedupe_key=f"postmortem-version:{version.pk}:slack") is not None
-
-
-def connect() -> None:
-    """Register this feature's hooks: the home page's "waiting for my review" and "latest
-    published" panels."""
-    from ..selectors.documents import latest_published_panel, waiting_for_review_panel
-    from ..selectors.home import HOME_PANELS
-
-    for panel in (waiting_for_review_panel, latest_published_panel):
-        if panel not in HOME_PANELS:
-            HOME_PANELS.append(panel)

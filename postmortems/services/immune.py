@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from metrics_link.links import absolute_url
-from metrics_link.models import DeployWatch, MetricSeries, Service
+from metrics_link.models import Deploy, DeployWatch, MetricSeries, Service
 from metrics_link.signals import deploy_judged
 
 from ..models import Incident, TimelineEntry
@@ -57,7 +58,7 @@ def _label(metric: dict) -> str:
     return label[:1].upper() + label[1:]
 
 
-def deploy_name(deploy) -> str:
+def deploy_name(deploy: Deploy) -> str:
     return f"{deploy.service.slug} {deploy.version or deploy.short_sha}".strip()
 
 
@@ -113,7 +114,7 @@ def _notify(incident: Incident, watch: DeployWatch) -> None:
     text = f"{verdict_title(watch)}: {link}\n\n{verdict_body(watch)}"
     if team is not None:
         people = list(team.members.filter(is_active=True).values_list("email", flat=True))
-        if team.manager_id and team.manager.email:
+        if team.manager is not None and team.manager.email:
             people.append(team.manager.email)
         to = sorted({e for e in people if e})
         if to:
@@ -137,7 +138,7 @@ def react_to_verdict(*, watch_id: int) -> Incident | None:
     Service.objects.select_for_update().filter(pk=deploy.service_id).first()
     seen = (
         TimelineEntry.objects.select_related("incident")
-        .filter(dedupe_key=f"watch:{watch.pk}", incident__is_deleted=False)
+        .filter(dedupe_key=f"watch:{watch.pk}", incident__in=Incident.objects.alive())
         .first()
     )
     if seen is not None:
@@ -171,12 +172,13 @@ def react_to_verdict(*, watch_id: int) -> Incident | None:
     return incident
 
 
-def _on_deploy_judged(sender, watch_id: int, status: str = "", **kwargs) -> None:
+def _on_deploy_judged(sender: object, watch_id: int, status: str = "", **kwargs: Any) -> None:
     if status == DeployWatch.Status.REGRESSED:
         react_to_verdict(watch_id=watch_id)
 
 
 def connect() -> None:
+    """Connect the receiver of metrics_link's deploy verdicts. Called once at app ready."""
     deploy_judged.connect(_on_deploy_judged, dispatch_uid="postmortems.immune.react")
 
 

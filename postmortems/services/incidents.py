@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from metrics_link.models import Service
+from metrics_link.models import Alert, Deploy, Service
 from metrics_link.services.catalog import get_or_create_service
 from metrics_link.times import EARLIEST
 
@@ -17,6 +19,7 @@ from .. import permissions as perms
 from ..display import display_name
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Provenance, Severity
+from ..selectors import whys as why_selectors
 from .errors import ServiceError
 
 TITLE_REQUIRED = "Give the incident a title: what is broken, in a few words."
@@ -45,9 +48,23 @@ TRANSITIONS: dict[str, set[str]] = {
     "closed": {"investigating"},
 }
 
-# Extra gates on closing (e.g. the why tree must be complete). Each is called as
-# gate(incident=..., reason=...) and returns a list of messages saying what is missing.
-CLOSE_GATES: list = []
+
+def why_tree_gate(*, incident: Incident, reason: str) -> list[str]:
+    """A resolved incident needs its why tree complete (false alarms need none)."""
+    if reason != Incident.CloseReason.RESOLVED:
+        return []
+    return why_selectors.gaps_of(why_selectors.load_tree(incident))
+
+
+# The gates on closing. Each is called as gate(incident=..., reason=...) and returns a list of
+# messages saying what is missing.
+CLOSE_GATES: list[Callable[..., list[str]]] = [why_tree_gate]
+
+# Sent on commit after an incident is opened / its start time changes, with `incident_id`
+# (services/suspects adds the deploys in the window to the timeline). A signal, not an import:
+# services/suspects imports this module.
+incident_opened = Signal()
+incident_start_changed = Signal()
 
 _TIME_FIELDS = [
     ("started_at", "Start"),
@@ -136,42 +153,31 @@ def add_timeline_entry(
     incident: Incident,
     body: str,
     kind: str = TimelineEntry.Kind.NOTE,
-    author=None,
+    author: User | None = None,
     at: datetime | None = None,
     source: str = TimelineEntry.Source.HUMAN,
-    deploy=None,
-    alert=None,
+    deploy: Deploy | None = None,
+    alert: Alert | None = None,
     dedupe_key: str = "",
     starred: bool = False,
 ) -> TimelineEntry:
     """Add one entry. Machine entries with a `dedupe_key` are added once, however often called."""
+    values = {
+        "body": body,
+        "kind": kind,
+        "author": author,
+        "at": at or timezone.now(),
+        "source": source,
+        "deploy": deploy,
+        "alert": alert,
+        "starred": starred,
+    }
     if dedupe_key:
         entry, _ = TimelineEntry.objects.get_or_create(
-            incident=incident,
-            dedupe_key=dedupe_key,
-            defaults={
-                "body": body,
-                "kind": kind,
-                "author": author,
-                "at": at or timezone.now(),
-                "source": source,
-                "deploy": deploy,
-                "alert": alert,
-                "starred": starred,
-            },
+            incident=incident, dedupe_key=dedupe_key, defaults=values
         )
         return entry
-    return TimelineEntry.objects.create(
-        incident=incident,
-        body=body,
-        kind=kind,
-        author=author,
-        at=at or timezone.now(),
-        source=source,
-        deploy=deploy,
-        alert=alert,
-        starred=starred,
-    )
+    return TimelineEntry.objects.create(incident=incident, **values)
 
 
 def _resolve_services(slugs_or_services: Iterable[Any]) -> list[Service]:
@@ -192,9 +198,9 @@ def open_incident(
     title: str,
     severity: str,
     services: Iterable[Any],
-    reporter=None,
-    commander=None,
-    responders: Iterable[Any] = (),
+    reporter: User | None = None,
+    commander: User | None = None,
+    responders: Iterable[User] = (),
     impact: str = "",
     summary: str = "",
     visibility: str = Incident.Visibility.PUBLIC,
@@ -258,26 +264,23 @@ def open_incident(
         at=now,
         source=TimelineEntry.Source.MACHINE,
     )
-    transaction.on_commit(lambda: incident_opened(incident.pk))
+    transaction.on_commit(lambda: incident_opened.send(sender=Incident, incident_id=incident.pk))
     return incident
 
 
-# Hooks run on commit after an incident is opened or its start time changes (e.g. suspects issue
-# adds the deploys in the window to the timeline). Each takes the incident id.
-ON_OPENED: list = []
-ON_START_CHANGED: list = []
+def announce_start_changed(incident_id: int) -> None:
+    """Tell the features that follow an incident's window (on commit) that its start moved."""
+    transaction.on_commit(
+        lambda: incident_start_changed.send(sender=Incident, incident_id=incident_id)
+    )
 
 
-def incident_opened(incident_id: int) -> None:
-    for hook in ON_OPENED:
-        hook(incident_id)
-
-
-EDITABLE_FIELDS = {
+# The fields update_incident takes (the edit form shows them, in this order).
+EDITABLE_FIELDS = (
     "title",
-    "summary",
-    "impact",
     "severity",
+    "impact",
+    "summary",
     "visibility",
     "commander",
     "reporter",
@@ -285,20 +288,20 @@ EDITABLE_FIELDS = {
     "detected_at",
     "mitigated_at",
     "resolved_at",
-}
+)
 
 
 @transaction.atomic
 def update_incident(
     *,
     incident: Incident,
-    by,
+    by: User,
     services: Iterable[Any] | None = None,
-    responders: Iterable[Any] | None = None,
+    responders: Iterable[User] | None = None,
     **changes: Any,
 ) -> Incident:
     """Edit fields. Time changes are validated in order and logged to the timeline."""
-    unknown = set(changes) - EDITABLE_FIELDS
+    unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ServiceError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -350,7 +353,7 @@ def update_incident(
             source=TimelineEntry.Source.MACHINE,
         )
     if start_changed:
-        transaction.on_commit(lambda: [hook(incident.pk) for hook in ON_START_CHANGED])
+        announce_start_changed(incident.pk)
     return incident
 
 
@@ -359,7 +362,7 @@ def change_status(
     *,
     incident: Incident,
     to: str,
-    by,
+    by: User | None,
     reason: str = "",
     duplicate_of: Incident | None = None,
     at: datetime | None = None,
@@ -433,7 +436,12 @@ def change_status(
 
 
 def add_note(
-    *, incident: Incident, author, body: str, at: datetime | None = None, starred: bool = False
+    *,
+    incident: Incident,
+    author: User,
+    body: str,
+    at: datetime | None = None,
+    starred: bool = False,
 ) -> TimelineEntry:
     """A timeline note: anyone who can read the incident may add one."""
     perms.require(perms.can_add_note(author, incident), perms.incident_refusal(incident))
@@ -447,7 +455,7 @@ def add_note(
     return add_timeline_entry(incident=incident, body=body, author=author, at=at, starred=starred)
 
 
-def set_starred(*, entry: TimelineEntry, starred: bool, by=None) -> TimelineEntry:
+def set_starred(*, entry: TimelineEntry, starred: bool, by: User | None = None) -> TimelineEntry:
     """Star an entry for the postmortem's timeline: as editing the incident."""
     perms.require_incident_editor(by, entry.incident)
     if entry.starred != starred:
@@ -457,12 +465,13 @@ def set_starred(*, entry: TimelineEntry, starred: bool, by=None) -> TimelineEntr
 
 
 @transaction.atomic
-def delete_incident(*, incident: Incident, by) -> Incident:
+def delete_incident(*, incident: Incident, by: User | None) -> Incident:
     """Soft delete: hidden everywhere, kept in the database and its history."""
     perms.require_incident_editor(by, incident)
     incident.is_deleted = True
     incident.deleted_at = timezone.now()
-    incident._change_reason = f"deleted by {by.get_username() if by else 'system'}"
+    # django-simple-history reads it on save (the attribute is not declared on the model).
+    incident._change_reason = f"deleted by {by.get_username() if by else 'system'}"  # type: ignore[attr-defined]
     incident.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
     return incident
 
@@ -471,7 +480,7 @@ JOINED = "{who} joined as a responder."
 
 
 @transaction.atomic
-def join_incident(*, incident: Incident, by) -> Incident:
+def join_incident(*, incident: Incident, by: User) -> Incident:
     """Join as a responder (anyone who can read the incident); the timeline says so. Joining
     twice changes nothing."""
     perms.require(perms.can_join_incident(by, incident), perms.CANNOT_JOIN.format(pk=incident.pk))

@@ -25,9 +25,12 @@ with every row recorded before that day's cutoff; rows recorded later wait for t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -71,7 +74,7 @@ class ScanResult:
         )
 
 
-def due_reminders(item: ActionItem, today: date) -> list[tuple[str, object]]:
+def due_reminders(item: ActionItem, today: date) -> list[tuple[str, User | None]]:
     """Which (kind, recipient) this open item calls for today.
 
     due: on the due date (and the days after, until the escalation takes over, so a scan that
@@ -81,7 +84,7 @@ def due_reminders(item: ActionItem, today: date) -> list[tuple[str, object]]:
     if item.due_on is None or item.due_on > today:
         return []
     late = (today - item.due_on).days
-    wanted = []
+    wanted: list[tuple[str, User | None]] = []
     if late < ESCALATE_AFTER_DAYS and item.owner_id:
         wanted.append((Kind.DUE, item.owner))
     if late >= ESCALATE_AFTER_DAYS:
@@ -91,18 +94,23 @@ def due_reminders(item: ActionItem, today: date) -> list[tuple[str, object]]:
     return wanted
 
 
-def _record(item: ActionItem, kind: str, recipient) -> ReminderSent | None:
+def _period(item: ActionItem) -> str:
+    """A reminder's period: the item's due date, ISO (only dated items are reminded)."""
+    return str(item.due_on)
+
+
+def _record(item: ActionItem, kind: str, recipient: User | None) -> ReminderSent | None:
     """Insert-or-skip. The savepoint keeps the caller's transaction usable after a conflict."""
     try:
         with transaction.atomic():
             return ReminderSent.objects.create(
-                action_item=item, kind=kind, period=item.due_on.isoformat(), recipient=recipient
+                action_item=item, kind=kind, period=_period(item), recipient=recipient
             )
     except IntegrityError:
         return None
 
 
-def _wants_digest(user_ids) -> set[int]:
+def _wants_digest(user_ids: Iterable[int]) -> set[int]:
     return set(
         Profile.objects.filter(user_id__in=user_ids, daily_digest=True).values_list(
             "user_id", flat=True
@@ -122,15 +130,17 @@ def scan_reminders(
 ) -> ScanResult:
     """Record the reminders due now and enqueue their sending (on commit). Safe to run anywhere,
     any number of times, concurrently."""
-    from ..tasks.actions import send_digest_task, send_reminder_task
+    from ..tasks.actions import (
+        send_digest_task,
+        send_reminder_task,
+    )  # service→task enqueue (tasks import services)
 
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     result = ScanResult()
     items = (
-        ActionItem.objects.filter(
-            is_deleted=False, status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today
-        )
+        ActionItem.objects.alive()
+        .filter(status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today)
         .select_related("owner", "team__manager")
         .order_by("due_on", "pk")
     )
@@ -143,7 +153,7 @@ def scan_reminders(
     )
     for item in items.iterator(chunk_size=500):
         for kind, recipient in due_reminders(item, today):
-            if (item.pk, kind, item.due_on.isoformat()) in done:
+            if (item.pk, kind, _period(item)) in done:
                 result.skipped += 1
                 continue
             row = _record(item, kind, recipient)
@@ -189,14 +199,14 @@ def scan_reminders(
 
 # --- sending ---------------------------------------------------------------------------------
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     Kind.DUE: "Due today: {title}",
     Kind.ESCALATED: "Overdue {days} days (escalated): {title}",
     Kind.FLAGGED: "Flagged for the weekly review, overdue {days} days: {title}",
 }
 
 
-def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict:
+def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict[str, Any]:
     """What a message may say. The incident's details appear only if the recipient can see
     the incident (a manager of a restricted incident's item sees the item, not the incident)."""
     item = row.action_item
@@ -209,7 +219,9 @@ def reminder_context(row: ReminderSent, *, today: date | None = None) -> dict:
         "incident_visible": visible,
         "days_overdue": days_overdue(item, today),
         "item_url": absolute_url(item.get_absolute_url()),
-        "incident_url": absolute_url(item.incident.get_absolute_url()) if visible else "",
+        "incident_url": absolute_url(item.incident.get_absolute_url())
+        if visible and item.incident
+        else "",
         "list_url": absolute_url("/actions/"),
         "preferences_url": absolute_url("/me/"),
     }
@@ -235,15 +247,16 @@ def slack_text(row: ReminderSent) -> str:
     item = row.action_item
     url = absolute_url(item.get_absolute_url())
     owner = display_name(item.owner, "nobody")
-    if item.incident_id and item.incident.is_restricted:
+    if item.incident is not None and item.incident.is_restricted:
         head = "An action item of a restricted incident"
         return f"{head} needs attention ({row.get_kind_display().lower()}): <{url}|open it>"
     late = days_overdue(item)
-    what = {
+    words: dict[str, str] = {
         Kind.DUE: "is due today",
         Kind.ESCALATED: f"is overdue by {late} days; escalated to the team's manager",
         Kind.FLAGGED: f"is overdue by {late} days; flagged for the weekly review",
-    }[row.kind]
+    }
+    what = words[row.kind]
     return f"Action item <{url}|{item.title}> (owner {owner}, team {item.team.name}) {what}."
 
 
@@ -306,7 +319,7 @@ def send_digest(*, user_id: int, cutoff: datetime | None = None) -> int:
     recipient = rows[0].recipient
     ReminderSent.objects.filter(pk__in=[r.pk for r in rows]).update(attempts=rows[0].attempts + 1)
     live = [r for r in rows if not r.action_item.is_deleted and not r.action_item.is_closed]
-    if live and recipient.email and recipient.is_active:
+    if live and recipient is not None and recipient.email and recipient.is_active:
         entries = [reminder_context(r) for r in live]
         ctx = {
             "recipient": recipient,

@@ -329,11 +329,3 @@ def update_experiment(*, experiment: Experiment, **fields) -> Experiment:
     _check_experiment(exp)
     exp.save()
     return exp
-
-
-def connect() -> None:
-    """Register this feature's hooks. Called once at app ready."""
-    from ..selectors.home import HOME_PANELS
-
-    if review_selectors.latest_review_panel not in HOME_PANELS:
-        HOME_PANELS.append(review_selectors.latest_review_panel)

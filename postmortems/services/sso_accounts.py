@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -59,7 +59,6 @@ class ProviderAccount:
 
 
 def _unique_username(account: ProviderAccount) -> str:
-    User = get_user_model()
     base = account.email.partition("@")[0] if account.email else ""
     base = _USERNAME_UNSAFE.sub("", base)[:140] or "user"
     candidate, n = base, 1
@@ -69,7 +68,7 @@ def _unique_username(account: ProviderAccount) -> str:
     return candidate
 
 
-def _sync_teams(user, groups: Iterable[str], team_map: Mapping[str, str]) -> None:
+def _sync_teams(user: User, groups: Iterable[str], team_map: Mapping[str, str]) -> None:
     wanted = {team_map[g] for g in groups if g in team_map}
     mapped = set(team_map.values())
     teams = Team.objects.filter(slug__in=mapped)
@@ -90,9 +89,8 @@ def sign_in_external_account(
     account: ProviderAccount,
     team_map: Mapping[str, str] | None = None,
     admin_groups: Iterable[str] | None = None,
-):
+) -> User:
     """Create or update the user of `account`; returns the user (the caller checks is_active)."""
-    User = get_user_model()
     team_map = settings.OIDC_TEAM_MAP if team_map is None else team_map
     admin_groups = set(settings.OIDC_ADMIN_GROUPS if admin_groups is None else admin_groups)
 

@@ -1,23 +1,31 @@
 """Writes of the suspects feature: verdicts, "no deploy involved", deploys on the timeline, and the
-deploy that mitigated an incident. `connect()` registers the hooks at app ready."""
+deploy that mitigated an incident. `connect()` connects the receivers and page sections at app ready."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from metrics_link.models import Deploy
-from metrics_link.selectors import DEPLOY_PAGE_SECTIONS, SERVICE_PAGE_SECTIONS
+from metrics_link.selectors import (
+    DEPLOY_PAGE_SECTIONS,
+    SERVICE_PAGE_SECTIONS,
+    deploys_in_window,
+    with_commits,
+)
 from metrics_link.signals import deploy_recorded
 
 from .. import permissions as perms
 from ..display import display_name
 from ..models import Incident, SuspectVerdict, TimelineEntry
 from ..models.incidents import Provenance
+from ..selectors.suspects import deploy_verdicts_section, service_timeline_section, suspect_window
 from . import incidents as incident_services
 from .errors import ServiceError
 from .incidents import add_timeline_entry
@@ -39,10 +47,6 @@ VERDICT_WORDS = {
 }
 
 
-def _who(user) -> str:
-    return display_name(user, "Someone")
-
-
 def _label(deploy: Deploy) -> str:
     return f"{deploy.service.slug} {deploy.version or deploy.short_sha}"
 
@@ -53,13 +57,11 @@ def set_verdict(
     incident: Incident,
     deploy: Deploy,
     verdict: str,
-    by,
+    by: User,
     note: str = "",
     at: datetime | None = None,
 ) -> SuspectVerdict:
     """Record a responder's verdict on one suspect deploy (one per deploy; a new one replaces it)."""
-    from ..selectors.suspects import suspect_window
-
     perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
     if verdict not in SuspectVerdict.Verdict.values:
         raise ServiceError({"verdict": [UNKNOWN_VERDICT]})
@@ -83,7 +85,7 @@ def set_verdict(
         deploy=deploy,
         defaults={"verdict": verdict, "note": note, "by": by, "at": now},
     )
-    body = f"{_who(by)} marked deploy **{_label(deploy)}** as {VERDICT_WORDS[verdict]}."
+    body = f"{display_name(by, 'Someone')} marked deploy **{_label(deploy)}** as {VERDICT_WORDS[verdict]}."
     if note:
         body += f" {note}"
     add_timeline_entry(
@@ -101,7 +103,7 @@ def set_verdict(
 
 
 @transaction.atomic
-def mark_no_deploy_involved(*, incident: Incident, by, value: bool = True) -> Incident:
+def mark_no_deploy_involved(*, incident: Incident, by: User, value: bool = True) -> Incident:
     """Responders conclude no deploy contributed (or take that back)."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
@@ -121,14 +123,14 @@ def mark_no_deploy_involved(*, incident: Incident, by, value: bool = True) -> In
     add_timeline_entry(
         incident=incident,
         kind=TimelineEntry.Kind.VERDICT,
-        body=f"{_who(by)} marked this incident as {'having no deploy involved' if value else 'possibly deploy-related again'}.",
+        body=f"{display_name(by, 'Someone')} marked this incident as {'having no deploy involved' if value else 'possibly deploy-related again'}.",
         author=by,
     )
     return incident
 
 
 @transaction.atomic
-def mark_mitigating_deploy(*, incident: Incident, deploy: Deploy, by) -> Incident:
+def mark_mitigating_deploy(*, incident: Incident, deploy: Deploy, by: User) -> Incident:
     """This deploy (a fix or a rollback) mitigated the incident: `mitigated_at` comes from it."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     perms.require(perms.can_judge_suspects(by, incident), perms.incident_refusal(incident))
@@ -152,7 +154,7 @@ def mark_mitigating_deploy(*, incident: Incident, deploy: Deploy, by) -> Inciden
     add_timeline_entry(
         incident=incident,
         kind=TimelineEntry.Kind.STATUS,
-        body=f"Mitigated by deploy **{_label(deploy)}** ({_who(by)}).",
+        body=f"Mitigated by deploy **{_label(deploy)}** ({display_name(by, 'Someone')}).",
         author=by,
         at=deploy.finished_at,
         deploy=deploy,
@@ -184,13 +186,9 @@ def _deploy_entry(incident: Incident, deploy: Deploy) -> TimelineEntry:
 
 @transaction.atomic
 def add_window_deploys_to_timeline(incident_id: int) -> int:
-    """ON_OPENED / ON_START_CHANGED: the incident's own services' deploys in its window become
-    machine timeline entries, once each however often this runs."""
-    from metrics_link.selectors import deploys_in_window
-
-    from ..selectors.suspects import suspect_window
-
-    incident = Incident.objects.filter(pk=incident_id, is_deleted=False).first()
+    """The incident's own services' deploys in its window become machine timeline entries, once
+    each however often this runs (on opening and when its start moves)."""
+    incident = Incident.objects.alive().filter(pk=incident_id).first()
     if incident is None:
         return 0
     start, end = suspect_window(incident)
@@ -200,10 +198,12 @@ def add_window_deploys_to_timeline(incident_id: int) -> int:
     return len(deploys)
 
 
-def on_deploy_recorded(sender, deploy_id: int, **kwargs) -> None:
-    """A deploy landed: each open incident of its service gets a timeline entry (often the fix)."""
-    from metrics_link.selectors import with_commits
+def on_incident_window_changed(sender: object, incident_id: int, **kwargs: Any) -> None:
+    add_window_deploys_to_timeline(incident_id)
 
+
+def on_deploy_recorded(sender: object, deploy_id: int, **kwargs: Any) -> None:
+    """A deploy landed: each open incident of its service gets a timeline entry (often the fix)."""
     deploy = with_commits(Deploy.objects.filter(pk=deploy_id)).first()
     if deploy is None or deploy.environment not in settings.PRODUCTION_ENVIRONMENTS:
         return
@@ -213,13 +213,15 @@ def on_deploy_recorded(sender, deploy_id: int, **kwargs) -> None:
 
 
 def connect() -> None:
-    """Register this feature's hooks (signal receivers, close gates, home panels...). Called once at app ready."""
-    from ..selectors.suspects import deploy_verdicts_section, service_timeline_section
-
+    """Connect this feature's receivers and the service/deploy page sections. Called once at app
+    ready (the sections are metrics_link's registries: that layer never imports this one)."""
     deploy_recorded.connect(on_deploy_recorded, dispatch_uid="postmortems.suspects.deploy_recorded")
-    for hooks in (incident_services.ON_OPENED, incident_services.ON_START_CHANGED):
-        if add_window_deploys_to_timeline not in hooks:
-            hooks.append(add_window_deploys_to_timeline)
+    incident_services.incident_opened.connect(
+        on_incident_window_changed, dispatch_uid="postmortems.suspects.incident_opened"
+    )
+    incident_services.incident_start_changed.connect(
+        on_incident_window_changed, dispatch_uid="postmortems.suspects.incident_start_changed"
+    )
     if service_timeline_section not in SERVICE_PAGE_SECTIONS:
         SERVICE_PAGE_SECTIONS.append(service_timeline_section)
     if deploy_verdicts_section not in DEPLOY_PAGE_SECTIONS:

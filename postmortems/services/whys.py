@@ -415,11 +415,3 @@ def why_tree_gate(*, incident: Incident, reason: str) -> list[str]:
     if reason != Incident.CloseReason.RESOLVED:
         return []
     return tree_gaps(incident)
-
-
-def connect() -> None:
-    """Register the why-tree gate on closing. Called once at app ready."""
-    from .incidents import CLOSE_GATES
-
-    if why_tree_gate not in CLOSE_GATES:
-        CLOSE_GATES.append(why_tree_gate)

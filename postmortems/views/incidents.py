@@ -11,11 +11,16 @@ from django.views.decorators.http import require_POST
 
 from .. import permissions as perms
 from ..forms import IncidentEditForm, IncidentFilterForm, IncidentForm, NoteForm, StatusForm
-from ..models import Incident, TimelineEntry
-from ..selectors.incidents import get_incident_for, incident_list, timeline_for
+from ..models import Incident
+from ..selectors.incidents import (
+    get_incident_for,
+    incident_list,
+    timeline_for,
+    visible_incidents,
+)
 from ..selectors.sections import incident_sections
 from ..services import incidents as incident_services
-from .utils import apply_service_errors, error_text
+from .utils import error_text, run_service
 
 
 def incident_list_view(request: HttpRequest) -> HttpResponse:
@@ -43,8 +48,9 @@ def incident_create(request: HttpRequest) -> HttpResponse:
     form = IncidentForm(request.POST or None, initial={"commander": request.user})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            incident = incident_services.open_incident(
+        incident, ok = run_service(
+            request,
+            lambda: incident_services.open_incident(
                 title=data["title"],
                 severity=data["severity"],
                 services=list(data["services"]),
@@ -55,10 +61,10 @@ def incident_create(request: HttpRequest) -> HttpResponse:
                 summary=data.get("summary") or "",
                 visibility=data.get("visibility") or "public",
                 started_at=data.get("started_at"),
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
+            ),
+            form=form,
+        )
+        if ok and incident is not None:
             messages.success(request, f"Incident #{incident.pk} filed. Add notes as you go.")
             return redirect(incident)
     return render(request, "postmortems/incident_form.html", {"nav": "incidents", "form": form})
@@ -98,6 +104,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next_statuses": sorted(incident_services.TRANSITIONS[incident.status]),
             "status_moves": status_moves(incident.status),
             "can_join": not perms.is_incident_person(request.user, incident),
+            "note_form": NoteForm(),
         },
     )
 
@@ -111,18 +118,19 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = dict(form.cleaned_data)
         services = data.pop("services")
         responders = data.pop("responders")
-        try:
-            incident_services.update_incident(
+        _, ok = run_service(
+            request,
+            lambda: incident_services.update_incident(
                 incident=incident,
                 by=request.user,
                 services=list(services),
                 responders=list(responders),
                 **data,
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Saved.")
+            ),
+            form=form,
+            success="Saved.",
+        )
+        if ok:
             return redirect(incident)
     return render(
         request,
@@ -156,25 +164,22 @@ def incident_status(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     duplicate_of = None
     if data.get("duplicate_of"):
-        duplicate_of = (
-            Incident.objects.visible_to(request.user).filter(pk=data["duplicate_of"]).first()
-        )
+        duplicate_of = visible_incidents(request.user).filter(pk=data["duplicate_of"]).first()
         if duplicate_of is None:
             messages.error(request, f"There is no incident #{data['duplicate_of']} you can see.")
             return redirect(incident)
-    try:
-        incident_services.change_status(
+    run_service(
+        request,
+        lambda: incident_services.change_status(
             incident=incident,
             to=data["to"],
             by=request.user,
             reason=data.get("reason") or "",
             duplicate_of=duplicate_of,
             note=data.get("note") or "",
-        )
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, f"Incident is now {data['to']}.")
+        ),
+        success=f"Incident is now {data['to']}.",
+    )
     return redirect(incident)
 
 
@@ -201,11 +206,8 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
             "postmortems/incident/_timeline.html#timeline",
             {
                 "incident": incident,
-                "ctx": {
-                    "entries": list(timeline_for(incident)),
-                    "note_form": form,
-                    "note_error": error,
-                },
+                "ctx": {"entries": list(timeline_for(incident)), "note_error": error},
+                "note_form": form,
             },
             status=200 if not (form.errors or error) else 422,
         )
@@ -227,7 +229,7 @@ def timeline_entries(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def toggle_star(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    entry = get_object_or_404(TimelineEntry, pk=entry_id, incident=incident, is_deleted=False)
+    entry = get_object_or_404(incident.timeline.alive(), pk=entry_id)
     incident_services.set_starred(
         entry=entry, starred=request.POST.get("starred") == "1", by=request.user
     )

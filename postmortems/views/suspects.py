@@ -17,9 +17,9 @@ from metrics_link.models import Deploy
 from ..forms.suspects import VerdictForm
 from ..models import SuspectVerdict
 from ..selectors.incidents import get_incident_for
-from ..selectors.suspects import suspects_section
+from ..selectors.suspects import other_culprits, suspects_section
 from ..services import suspects as suspect_services
-from .utils import error_text
+from .utils import error_text, run_service
 
 
 def _respond(
@@ -56,16 +56,12 @@ def set_verdict(request: HttpRequest, pk: int, deploy_id: int) -> HttpResponse:
     if form.cleaned_data["verdict"] == SuspectVerdict.Verdict.CULPRIT and not form.cleaned_data.get(
         "confirm"
     ):
-        others = list(
-            SuspectVerdict.objects.filter(incident=incident, verdict=SuspectVerdict.Verdict.CULPRIT)
-            .exclude(deploy=deploy)
-            .select_related("deploy__service")
-        )
+        others = other_culprits(incident, deploy)
         if others:
             # A second culprit is rare and was once made by accident: ask before saving it.
             confirm = {
                 "deploy": deploy,
-                "others": [v.deploy for v in others],
+                "others": others,
                 "note": form.cleaned_data.get("note") or "",
             }
             if request.htmx:
@@ -104,11 +100,12 @@ def no_deploy_involved(request: HttpRequest, pk: int) -> HttpResponse:
 def mark_mitigation(request: HttpRequest, pk: int, deploy_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     deploy = get_object_or_404(Deploy.objects.select_related("service"), pk=deploy_id)
-    try:
-        suspect_services.mark_mitigating_deploy(incident=incident, deploy=deploy, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, "Mitigation time set from the deploy.")
+    run_service(
+        request,
+        lambda: suspect_services.mark_mitigating_deploy(
+            incident=incident, deploy=deploy, by=request.user
+        ),
+        success="Mitigation time set from the deploy.",
+    )
     # The header (status, times) changes too: reload the page rather than the section.
     return redirect(incident.get_absolute_url() + "#suspects")

@@ -316,12 +316,6 @@ def test_a_false_alarm_closes_without_a_tree(incident, user):
     assert closed.status == "closed"
 
 
-def test_the_gate_is_registered_once():
-    assert incident_services.CLOSE_GATES.count(svc.why_tree_gate) == 1
-    svc.connect()
-    assert incident_services.CLOSE_GATES.count(svc.why_tree_gate) == 1
-
-
 # --- proportional investment ------------------------------------------------------------------
 
 
