@@ -158,13 +158,14 @@ class ActionItemFactory(DjangoModelFactory):
 def publish_postmortem(incident, *, by=None, sections=None, notify=False):
     """A published postmortem built through the real services (generate → submit → approve →
     publish), with `sections` written over the generated draft. Returns the PostmortemVersion."""
+    from postmortems.selectors.drafts import approvals_required
     from postmortems.services import documents as svc
 
     by = by or incident.commander or UserFactory()
     pm = svc.generate_draft(incident=incident, by=by)
     for key, text in (sections or {}).items():
         pm = svc.edit_section(postmortem=pm, key=key, text=text, by=by)
-    need = svc.approvals_required(incident.severity)
+    need = approvals_required(incident.severity)
     reviewers = [UserFactory() for _ in range(need)]
     if reviewers:
         svc.set_reviewers(postmortem=pm, reviewers=reviewers, by=by)

@@ -36,6 +36,7 @@ from postmortems.services import reviews as review_services
 from postmortems.services import suspects as suspect_services
 from postmortems.services import whys as why_services
 from postmortems.services.alerts import react_to_alert
+from postmortems.services.publishing import queue_publication_email, queue_publication_slack
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.support.outbox import deliver_outbox
 
@@ -888,7 +889,7 @@ def _drain_setup_mail(world):
 
 def test_publishing_mails_the_restricted_postmortem_to_its_people_only(world):
     _drain_setup_mail(world)
-    sent = pm_services.queue_publication_email(version_id=world.version.pk)
+    sent = queue_publication_email(version_id=world.version.pk)
     assert sent == 1
     assert deliver_outbox() == 1
     message = mail.outbox[0]
@@ -897,7 +898,7 @@ def test_publishing_mails_the_restricted_postmortem_to_its_people_only(world):
     # Public ones go to all staff (the recipients rule really is exercised), and the later one,
     # whose cause repeats the restricted incidents', names neither of them.
     for version in (world.control_version, world.later_version):
-        assert pm_services.queue_publication_email(version_id=version.pk) == 1
+        assert queue_publication_email(version_id=version.pk) == 1
         assert deliver_outbox() == 1
         assert mail.outbox[-1].to == [settings.ALL_STAFF_EMAIL]
     assert "PUBLATER" in _message_text(mail.outbox[-1])
@@ -946,7 +947,7 @@ def test_slack_never_names_the_restricted_incident_nor_its_items(world, settings
     posted = [m.payload["text"] for m in slack_rows]  # exactly what the outbox will post
     assert posted
     assert [t for t in posted if _leaks(t)] == []
-    assert pm_services.queue_publication_slack(version_id=world.version.pk) is False
+    assert queue_publication_slack(version_id=world.version.pk) is False
 
 
 def test_a_responder_taken_off_the_incident_loses_it_everywhere(world, client):

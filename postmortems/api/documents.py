@@ -8,6 +8,7 @@ on both sides, their text and yours).
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -21,7 +22,9 @@ from ..models.documents import Postmortem, PostmortemVersion
 from ..models.incidents import Severity
 from ..models.whys import WhyNode
 from ..selectors import documents as sel
+from ..selectors.drafts import approvals_in_round, approvals_required
 from ..services import documents as svc
+from ..services.draft_conflicts import StaleDraft
 from .fields import absolute_url
 
 
@@ -83,10 +86,10 @@ class ReviewStateOut(serializers.Serializer):
         return [u.get_username() for u in obj.reviewers.all()]
 
     def get_approvals(self, obj) -> int:
-        return len(svc.approvals_in_round(obj))
+        return len(approvals_in_round(obj))
 
     def get_approvals_required(self, obj) -> int:
-        return svc.approvals_required(obj.incident.severity)
+        return approvals_required(obj.incident.severity)
 
 
 class SubmitIn(TypedInput, serializers.Serializer):
@@ -211,17 +214,6 @@ class PostmortemDetail(APIView):
         return Response(VersionOut(version, context={"request": request}).data)
 
 
-def _pm(request, incident_id) -> Postmortem:
-    from django.http import Http404
-
-    incident = sel.get_incident_for(request.user, incident_id)
-    pm = Postmortem.objects.filter(incident=incident).first()
-    if pm is None:
-        raise Http404("No postmortem yet.")
-    pm.incident = incident
-    return pm
-
-
 def draft_etag(pm: Postmortem) -> str:
     return f'"{pm.incident_id}-{pm.version}"'
 
@@ -230,8 +222,6 @@ def _reviewers(pm: Postmortem, usernames: list[str] | None):
     """The named reviewers from usernames (None: leave them as they are); 400 on an unknown one."""
     if usernames is None:
         return None
-    from django.contrib.auth import get_user_model
-
     field = get_user_model().USERNAME_FIELD
     chosen = list(sel.reviewer_choices(pm.incident).filter(**{f"{field}__in": usernames}))
     unknown = sorted(set(usernames) - {u.get_username() for u in chosen})
@@ -255,7 +245,7 @@ class _Action(APIView):
         raise NotImplementedError
 
     def post(self, request: Request, incident_id: int) -> Response:
-        pm = _pm(request, incident_id)
+        pm = sel.get_postmortem_for(request.user, incident_id)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         self.act(pm, request, data.validated_data)
@@ -323,7 +313,7 @@ IF_MATCH = OpenApiParameter(
 )
 
 
-def _stale(exc: svc.StaleDraft) -> Response:
+def _stale(exc: StaleDraft) -> Response:
     tag = draft_etag(exc.postmortem)
     body = {
         "detail": exc.messages[0],
@@ -360,7 +350,7 @@ class DraftView(APIView):
         responses={200: DraftOut, 404: ERRORS[404]},
     )
     def get(self, request: Request, incident_id: int) -> Response:
-        pm = _pm(request, incident_id)
+        pm = sel.get_postmortem_for(request.user, incident_id)
         return Response(DraftOut(pm).data, headers={"ETag": draft_etag(pm)})
 
     @extend_schema(
@@ -375,7 +365,7 @@ class DraftView(APIView):
         },
     )
     def patch(self, request: Request, incident_id: int) -> Response:
-        pm = _pm(request, incident_id)
+        pm = sel.get_postmortem_for(request.user, incident_id)
         data = DraftIn(data=request.data)
         data.is_valid(raise_exception=True)  # a malformed body is a 400 whatever its If-Match
         version, refusal = _expected_version(request, pm)
@@ -389,7 +379,7 @@ class DraftView(APIView):
                 by=request.user,
                 reviewers=_reviewers(pm, data.validated_data.get("reviewers")),
             )
-        except svc.StaleDraft as exc:
+        except StaleDraft as exc:
             return _stale(exc)
         return Response(DraftOut(pm).data, headers={"ETag": draft_etag(pm)})
 

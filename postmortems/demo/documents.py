@@ -16,6 +16,7 @@ from metrics_link.demo.story import LOGIN_OUTAGE_TITLE
 
 from ..models import Incident
 from ..models.documents import Postmortem, PostmortemEvent, PostmortemVersion
+from ..selectors.drafts import approvals_required
 from ..services import documents as svc
 
 RESTRICTED_TITLE = "Customer data export exposed to wrong tenant"
@@ -100,7 +101,7 @@ def _publish(pm, *, author, reviewers, at):
         by=author,
         override_reason="Reviewed by hand: names appear only as credits.",
     )
-    for reviewer in reviewers[: svc.approvals_required(pm.incident.severity)]:
+    for reviewer in reviewers[: approvals_required(pm.incident.severity)]:
         svc.approve(postmortem=pm, by=reviewer, comment="Clear and blameless. Thank you.")
     version = svc.publish(postmortem=pm, by=author, notify=False)
     # Demo only: date the story in the past (update() bypasses the immutability guard on save).

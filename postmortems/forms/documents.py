@@ -61,3 +61,10 @@ class DraftForm(forms.Form):
         if not self.cleaned_data.get("reviewers_shown"):
             return None
         return list(self.cleaned_data["reviewers"])
+
+
+class CommentForm(forms.Form):
+    """A reviewer's comment on approving or requesting changes (required only for the latter,
+    which the service decides)."""
+
+    comment = forms.CharField(required=False, max_length=5000)

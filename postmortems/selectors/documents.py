@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -24,9 +30,16 @@ from ..models.documents import (
     PostmortemEvent,
     PostmortemVersion,
 )
+from .drafts import (
+    approvals_in_round,
+    approvals_required,
+    blameless_findings,
+    get_default_template,
+)
 from .incidents import get_incident_for
 
 __all__ = [
+    "find_postmortem_for",
     "get_incident_for",
     "get_postmortem_for",
     "library_queryset",
@@ -39,8 +52,11 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def get_postmortem_for(user, incident_pk, *, published: bool = False) -> Postmortem:
-    """The incident's postmortem if the user may see the incident, else 404."""
+def find_postmortem_for(
+    user: AbstractBaseUser | AnonymousUser, incident_pk: int | str
+) -> tuple[Incident, Postmortem | None]:
+    """The incident if the user may see it (else 404), and its postmortem, None before the draft
+    is generated (the editor then offers to start one)."""
     incident = get_incident_for(user, incident_pk)
     pm = (
         Postmortem.objects.select_related(
@@ -49,13 +65,26 @@ def get_postmortem_for(user, incident_pk, *, published: bool = False) -> Postmor
         .filter(incident=incident)
         .first()
     )
-    if pm is None or (published and pm.latest_version_id is None):
+    if pm is not None:
+        pm.incident = incident  # keep the prefetched services/people
+    return incident, pm
+
+
+def get_postmortem_for(
+    user: AbstractBaseUser | AnonymousUser, incident_pk: int | str, *, published: bool = False
+) -> Postmortem:
+    """The incident's postmortem if the user may see the incident, else 404. `published=True`:
+    only one with a published version (the read page, downloads, the API's read); without it, the
+    draft as it is now (the editor and the review steps). Call it again to read a fresh copy."""
+    _incident, pm = find_postmortem_for(user, incident_pk)
+    if pm is None:
+        raise Http404("No published postmortem." if published else "No postmortem yet.")
+    if published and pm.latest_version_id is None:
         raise Http404("No published postmortem.")
-    pm.incident = incident  # keep the prefetched services/people
     return pm
 
 
-def published_versions_for(user) -> QuerySet[PostmortemVersion]:
+def published_versions_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[PostmortemVersion]:
     """The latest published version of every postmortem the user may see."""
     return PostmortemVersion.objects.filter(
         postmortem__latest_version=F("pk"),
@@ -63,7 +92,7 @@ def published_versions_for(user) -> QuerySet[PostmortemVersion]:
     )
 
 
-def published_postmortem_urls(incident_ids) -> dict[int, str]:
+def published_postmortem_urls(incident_ids: Iterable[int]) -> dict[int, str]:
     """{incident_id: url of its latest published postmortem} for those that have one.
 
     Callers must pass only incidents the reader may see (the reviews feature uses it for the
@@ -82,7 +111,9 @@ def published_postmortem_urls(incident_ids) -> dict[int, str]:
 # ---------------------------------------------------------------------------
 
 
-def postmortem_section(incident, user) -> dict | None:
+def postmortem_section(
+    incident: Incident, user: AbstractBaseUser | AnonymousUser
+) -> dict[str, Any] | None:
     """Context of the incident page's section: status of its postmortem and the next step."""
     pm = (
         Postmortem.objects.filter(incident=incident)
@@ -92,17 +123,10 @@ def postmortem_section(incident, user) -> dict | None:
     return {"incident": incident, "postmortem": pm}
 
 
-def editor_context(pm: Postmortem, user) -> dict:
-    from ..services.documents import (
-        approvals_in_round,
-        approvals_required,
-        blameless_findings,
-        get_default_template,
-    )
-
+def editor_context(pm: Postmortem, user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
     template = get_default_template()
     findings = blameless_findings(pm)
-    sections = []
+    sections: list[dict[str, Any]] = []
     for key, title in SECTIONS:
         text = pm.sections.get(key) or ""
         sections.append(
@@ -144,10 +168,8 @@ def editor_context(pm: Postmortem, user) -> dict:
     }
 
 
-def reviewer_choices(incident):
+def reviewer_choices(incident: Incident) -> QuerySet[AbstractBaseUser]:
     """People who may be named reviewers: anyone active; restricted incidents: its people only."""
-    from django.contrib.auth import get_user_model
-
     qs = get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
     if incident.is_restricted:
         qs = qs.filter(Q(pk__in=incident.people_ids()) | Q(is_superuser=True))
@@ -202,7 +224,7 @@ def _fallback_snippet(text: str, words: list[str], width: int = 220) -> str:
 
 
 def library_queryset(
-    user,
+    user: AbstractBaseUser | AnonymousUser,
     *,
     q: str = "",
     service: str = "",
@@ -225,7 +247,7 @@ def library_queryset(
         incidents, narrowed = incidents.filter(started_at__year=year), True
     if category:
         incidents = incidents.filter(
-            pk__in=WhyNode.objects.filter(category=category, is_deleted=False).values("incident_id")
+            pk__in=WhyNode.objects.alive().filter(category=category).values("incident_id")
         )
         narrowed = True
     if narrowed:
@@ -233,8 +255,6 @@ def library_queryset(
     q = (q or "").strip()[:200]
     if q:
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-
             query = SearchQuery(q, search_type="websearch", config="english")
             qs = (
                 qs.filter(search_vector=query)
@@ -265,14 +285,15 @@ def library_queryset(
     )
 
 
-def library_results(versions, q: str = "") -> list[LibraryResult]:
+def library_results(versions: Iterable[PostmortemVersion], q: str = "") -> list[LibraryResult]:
     """Turn one page of versions into results with snippets and cause categories (1 query)."""
     versions = list(versions)
     incident_ids = [v.postmortem.incident_id for v in versions]
     cats: dict[int, set[str]] = {}
     labels = dict(WhyNode.Category.choices)
     for incident_id, category in (
-        WhyNode.objects.filter(incident_id__in=incident_ids, is_deleted=False)
+        WhyNode.objects.alive()
+        .filter(incident_id__in=incident_ids)
         .exclude(category="")
         .values_list("incident_id", "category")
         .distinct()
@@ -304,8 +325,6 @@ def _plain_keep_marks(text: str) -> str:
 
 
 def severity_counts(qs: QuerySet[PostmortemVersion]) -> dict[str, int]:
-    from django.db.models import Count
-
     rows = (
         qs.order_by()
         .values("postmortem__incident__severity")
@@ -315,7 +334,7 @@ def severity_counts(qs: QuerySet[PostmortemVersion]) -> dict[str, int]:
     return dict(rows)
 
 
-def library_years(user) -> list[int]:
+def library_years(user: AbstractBaseUser | AnonymousUser) -> list[int]:
     years = published_versions_for(user).dates("postmortem__incident__started_at", "year")
     return sorted({d.year for d in years}, reverse=True)
 
@@ -325,11 +344,14 @@ def library_years(user) -> list[int]:
 # ---------------------------------------------------------------------------
 
 
-def same_incident_again(pm: Postmortem, user, limit: int = 5) -> list[dict]:
+def same_incident_again(
+    pm: Postmortem, user: AbstractBaseUser | AnonymousUser, limit: int = 5
+) -> list[dict[str, Any]]:
     """Earlier published postmortems of the same services whose why trees share a cause category."""
     incident = pm.incident
     categories = set(
-        WhyNode.objects.filter(incident=incident, is_deleted=False)
+        WhyNode.objects.alive()
+        .filter(incident=incident)
         .exclude(category="")
         .values_list("category", flat=True)
     )
@@ -339,16 +361,15 @@ def same_incident_again(pm: Postmortem, user, limit: int = 5) -> list[dict]:
     candidates = Incident.objects.visible_to(user).filter(
         services__in=service_ids, started_at__lt=incident.started_at
     )
-    matching = WhyNode.objects.filter(
-        is_deleted=False, category__in=categories, incident__in=candidates.values("pk")
+    matching = WhyNode.objects.alive().filter(
+        category__in=categories, incident__in=candidates.values("pk")
     )
-    versions = (
+    versions = list(
         published_versions_for(user)
         .filter(postmortem__incident__in=matching.values("incident_id"))
         .select_related("postmortem__incident")
         .order_by("-postmortem__incident__started_at")[:limit]
     )
-    versions = list(versions)
     shared: dict[int, set[str]] = {}
     labels = dict(WhyNode.Category.choices)
     for incident_id, category in matching.filter(
@@ -386,7 +407,7 @@ def review_trail(pm: Postmortem) -> list[PostmortemEvent]:
 # ---------------------------------------------------------------------------
 
 
-def latest_published_panel(user) -> dict | None:
+def latest_published_panel(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any] | None:
     versions = list(
         published_versions_for(user)
         .select_related("postmortem__incident")
@@ -399,7 +420,7 @@ def latest_published_panel(user) -> dict | None:
     }
 
 
-def waiting_for_review(user) -> QuerySet[Postmortem]:
+def waiting_for_review(user: User) -> QuerySet[Postmortem]:
     """Postmortems in review that name the user as a reviewer and wait for their approval in the
     current round, on incidents the user may see."""
     approved = PostmortemEvent.objects.filter(
@@ -421,7 +442,7 @@ def waiting_for_review(user) -> QuerySet[Postmortem]:
     )
 
 
-def waiting_for_review_panel(user) -> dict | None:
+def waiting_for_review_panel(user: User) -> dict[str, Any] | None:
     """Home panel: "Waiting for my review" (every user has one; empty says so)."""
     return {
         "template": "postmortems/documents/_review_panel.html",
@@ -430,7 +451,9 @@ def waiting_for_review_panel(user) -> dict | None:
     }
 
 
-def feed_versions(user, limit: int = 30) -> list[PostmortemVersion]:
+def feed_versions(
+    user: AbstractBaseUser | AnonymousUser, limit: int = 30
+) -> list[PostmortemVersion]:
     return list(
         published_versions_for(user)
         .select_related("postmortem__incident", "published_by")

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from ..services.publishing import queue_publication_email, queue_publication_slack
+
 __all__ = ["post_to_slack_task", "send_publication_email_task"]
 
 
 @shared_task(acks_late=True)
 def send_publication_email_task(version_id: int) -> int:
-    from ..services.documents import queue_publication_email
-
     return queue_publication_email(version_id=version_id)
 
 
 @shared_task(acks_late=True)
 def post_to_slack_task(version_id: int) -> bool:
-    from ..services.documents import queue_publication_slack
-
     return queue_publication_slack(version_id=version_id)

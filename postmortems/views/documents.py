@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,32 +18,20 @@ from metrics_link.models import Service, Team
 
 from .. import permissions as perms
 from ..display import display_name
-from ..forms.documents import REFRESH, REGENERATE_PREFIX, SAVE, SUBMIT, DraftForm
+from ..forms.documents import REFRESH, REGENERATE_PREFIX, SAVE, SUBMIT, CommentForm, DraftForm
 from ..models import Incident, WhyNode
 from ..models.documents import SECTION_TITLES, Postmortem
 from ..selectors import documents as sel
 from ..selectors.feeds import user_for_feed_token
 from ..selectors.incidents import get_incident_for
 from ..services import documents as svc
-from .utils import apply_service_errors, error_text
+from ..services.draft_conflicts import StaleDraft
+from .utils import run_service
 
 
 def _editor_redirect(incident_pk: int, anchor: str = "") -> HttpResponse:
-    from django.urls import reverse
-
     url = reverse("postmortems:postmortem-editor", args=[incident_pk])
     return redirect(url + (f"#{anchor}" if anchor else ""))
-
-
-def _run(request: HttpRequest, fn, success: str, **kwargs):
-    try:
-        result = fn(**kwargs)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-        return None, False
-    if success:
-        messages.success(request, success)
-    return result, True
 
 
 def _render_editor(
@@ -53,7 +40,7 @@ def _render_editor(
     form: DraftForm | None = None,
     *,
     status: int = 200,
-    stale: svc.StaleDraft | None = None,
+    stale: StaleDraft | None = None,
 ) -> HttpResponse:
     choices = sel.reviewer_choices(pm.incident)
     if form is None:
@@ -85,38 +72,25 @@ def _render_editor(
 
 
 def editor(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_incident_for(request.user, pk)
-    pm = Postmortem.objects.filter(incident=incident).first()
+    incident, pm = sel.find_postmortem_for(request.user, pk)
     if pm is None:
         return render(
             request,
             "postmortems/documents/start.html",
             {"nav": "postmortems", "incident": incident},
         )
-    pm.incident = incident
     return _render_editor(request, pm)
 
 
 @require_POST
 def start(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    _run(
+    run_service(
         request,
-        svc.generate_draft,
-        "Draft generated from the incident.",
-        incident=incident,
-        by=request.user,
+        lambda: svc.generate_draft(incident=incident, by=request.user),
+        success="Draft generated from the incident.",
     )
     return _editor_redirect(incident.pk)
-
-
-def _pm(request, pk) -> Postmortem:
-    incident = get_incident_for(request.user, pk)
-    pm = Postmortem.objects.filter(incident=incident).first()
-    if pm is None:
-        raise Http404("No postmortem yet.")
-    pm.incident = incident
-    return pm
 
 
 def _saved_note(changed: list[str]) -> str:
@@ -130,7 +104,7 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
     """The one editor form: save every section (and the reviewers on screen), then do what the
     pressed button says: nothing more, submit for review, or regenerate. On a validation error or
     a stale version the page is shown again with everything the person typed."""
-    pm = _pm(request, pk)
+    pm = sel.get_postmortem_for(request.user, pk)
     # Who may write is decided before the form: a refused writer gets 403, not a form error.
     perms.require(perms.can_edit_postmortem(request.user, pm), perms.incident_refusal(pm.incident))
     form = DraftForm(
@@ -139,6 +113,10 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
     action = action or request.POST.get("action", SAVE)
     if not form.is_valid():
         return _render_editor(request, pm, form, status=400)
+    regenerate = action == REFRESH or action.startswith(REGENERATE_PREFIX)
+    key = action.removeprefix(REGENERATE_PREFIX) if action.startswith(REGENERATE_PREFIX) else ""
+    if key and key not in SECTION_TITLES:
+        raise Http404("No such section.")
     draft = {
         "postmortem": pm,
         "sections": form.sections(),
@@ -146,81 +124,93 @@ def save(request: HttpRequest, pk: int, action: str = "") -> HttpResponse:
         "reviewers": form.chosen_reviewers(),
         "by": request.user,
     }
-    anchor = ""
-    try:
-        if action == SUBMIT:
-            svc.submit_for_review(**draft, override_reason=form.cleaned_data["override_reason"])
-            note, anchor = "Submitted for review. The reviewers were told by mail.", "review"
-        elif action == REFRESH or action.startswith(REGENERATE_PREFIX):
-            key = action.removeprefix(REGENERATE_PREFIX) if action != REFRESH else ""
-            if key and key not in SECTION_TITLES:
-                raise Http404("No such section.")
-            _pm_saved, kept = svc.save_and_regenerate(**draft, key=key)
-            note = "Saved, and regenerated from the incident's data."
-            if kept:
-                note += (
-                    " Kept the team's text in: " + ", ".join(SECTION_TITLES[k] for k in kept) + "."
-                )
-            anchor = f"section-{key}" if key else ""
-        else:
-            _pm_saved, changed = svc.save_draft(**draft)
-            note = _saved_note(changed)
-    except svc.StaleDraft as exc:
-        data = request.POST.copy()
-        for key, text in exc.merged.items():
-            data[key] = text  # replaces (QueryDict.update would append)
-        data["version"] = str(exc.current_version)
-        fresh = Postmortem.objects.get(pk=pm.pk)
-        fresh.incident = pm.incident
-        merged = DraftForm(
-            data, postmortem=fresh, reviewer_choices=sel.reviewer_choices(pm.incident)
-        )
-        merged.is_valid()
-        return _render_editor(request, fresh, merged, status=409, stale=exc)
-    except ValidationError as exc:
-        apply_service_errors(form, exc)
+
+    def step() -> tuple[str, str] | StaleDraft:
+        """The pressed button's service call: (message, anchor), or the stale save's answer."""
+        try:
+            if action == SUBMIT:
+                svc.submit_for_review(**draft, override_reason=form.cleaned_data["override_reason"])
+                return "Submitted for review. The reviewers were told by mail.", "review"
+            if regenerate:
+                _saved, kept = svc.save_and_regenerate(**draft, key=key)
+                note = "Saved, and regenerated from the incident's data."
+                if kept:
+                    note += " Kept the team's text in: " + ", ".join(
+                        SECTION_TITLES[k] for k in kept
+                    )
+                    note += "."
+                return note, f"section-{key}" if key else ""
+            _saved, changed = svc.save_draft(**draft)
+            return _saved_note(changed), ""
+        except StaleDraft as exc:
+            return exc
+
+    outcome, ok = run_service(request, step, form=form)
+    if not ok or outcome is None:
         return _render_editor(request, pm, form, status=400)
+    if isinstance(outcome, StaleDraft):
+        return _render_stale(request, pk, outcome)
+    note, anchor = outcome
     messages.success(request, note)
     return _editor_redirect(pm.incident_id, anchor)
 
 
+def _render_stale(request: HttpRequest, pk: int, stale: StaleDraft) -> HttpResponse:
+    """The editor again after a stale save: the draft as saved now, the merged text on screen."""
+    data = request.POST.copy()
+    for key, text in stale.merged.items():
+        data[key] = text  # replaces (QueryDict.update would append)
+    data["version"] = str(stale.current_version)
+    fresh = sel.get_postmortem_for(request.user, pk)
+    merged = DraftForm(
+        data, postmortem=fresh, reviewer_choices=sel.reviewer_choices(fresh.incident)
+    )
+    merged.is_valid()
+    return _render_editor(request, fresh, merged, status=409, stale=stale)
+
+
+def _comment(request: HttpRequest) -> str | None:
+    """The reviewer's comment, or None (with the reason shown) when the form refuses it."""
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        return form.cleaned_data["comment"]
+    messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return None
+
+
 @require_POST
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    _run(
-        request,
-        svc.approve,
-        "Approved.",
-        postmortem=pm,
-        by=request.user,
-        comment=request.POST.get("comment", "")[:5000],
-    )
+    pm = sel.get_postmortem_for(request.user, pk)
+    comment = _comment(request)
+    if comment is not None:
+        run_service(
+            request,
+            lambda: svc.approve(postmortem=pm, by=request.user, comment=comment),
+            success="Approved.",
+        )
     return _editor_redirect(pm.incident_id, "review")
 
 
 @require_POST
 def request_changes(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    _run(
-        request,
-        svc.request_changes,
-        "Changes requested; the draft is back with its authors.",
-        postmortem=pm,
-        by=request.user,
-        comment=request.POST.get("comment", "")[:5000],
-    )
+    pm = sel.get_postmortem_for(request.user, pk)
+    comment = _comment(request)
+    if comment is not None:
+        run_service(
+            request,
+            lambda: svc.request_changes(postmortem=pm, by=request.user, comment=comment),
+            success="Changes requested; the draft is back with its authors.",
+        )
     return _editor_redirect(pm.incident_id, "review")
 
 
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
-    pm = _pm(request, pk)
-    _version, ok = _run(
+    pm = sel.get_postmortem_for(request.user, pk)
+    _version, ok = run_service(
         request,
-        svc.publish,
-        "Published to everyone who can see this incident.",
-        postmortem=pm,
-        by=request.user,
+        lambda: svc.publish(postmortem=pm, by=request.user),
+        success="Published to everyone who can see this incident.",
     )
     if ok:
         return redirect(pm.get_absolute_url())
@@ -328,7 +318,7 @@ class PostmortemFeed(Feed):
         return user_for_feed_token(token)
 
     def link(self, user):
-        return absolute_url("/postmortems/")
+        return absolute_url(reverse("postmortems:postmortem-library"))
 
     def feed_url(self, user):
         return absolute_url(reverse("postmortems:postmortem-feed", args=[user.feed_token.token]))

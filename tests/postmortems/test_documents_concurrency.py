@@ -9,6 +9,7 @@ from django.db import connection
 
 from postmortems.models.documents import PostmortemVersion
 from postmortems.services import documents as svc
+from postmortems.services.draft_conflicts import StaleDraft
 from postmortems.services.errors import ServiceError
 from tests.factories import IncidentFactory, UserFactory
 
@@ -60,7 +61,7 @@ def test_two_saves_of_the_same_version_at_once_keep_the_first_and_refuse_the_sec
             barrier.wait()
             svc.save_draft(postmortem=pm, sections={"lessons": text}, expected_version=1, by=who)
             outcomes[text] = "saved"
-        except svc.StaleDraft as exc:
+        except StaleDraft as exc:
             outcomes[text] = "stale"
             kept[text] = [c.yours for c in exc.conflicts]
         finally:

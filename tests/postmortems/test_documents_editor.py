@@ -10,6 +10,8 @@ from metrics_link.models import OutboxMessage
 from postmortems.models.documents import Postmortem
 from postmortems.selectors.documents import waiting_for_review
 from postmortems.services import documents as svc
+from postmortems.services.draft_conflicts import StaleDraft
+from postmortems.services.publishing import notify_reviewers, reviewers_to_notify
 from tests.factories import IncidentFactory, UserFactory
 from tests.support.outbox import deliver_outbox
 
@@ -136,7 +138,7 @@ def test_a_stale_save_merges_sections_only_one_side_changed(pm, user, other_user
     svc.save_draft(
         postmortem=pm, sections={"lessons": "Theirs."}, expected_version=1, by=other_user
     )
-    with pytest.raises(svc.StaleDraft) as caught:
+    with pytest.raises(StaleDraft) as caught:
         svc.save_draft(
             postmortem=pm,
             sections={"lessons": "", "went_well": "Mine."},
@@ -261,7 +263,7 @@ def test_submitting_mails_each_named_reviewer_a_link_after_commit(
 def test_slack_hears_of_a_review_request_when_configured(incident, user, pm, settings, monkeypatch):
     settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T/B/x"
     svc.submit_for_review(postmortem=pm, by=user, reviewers=[UserFactory()])
-    svc.notify_reviewers(postmortem_id=pm.pk)  # a repeat queues nothing new
+    notify_reviewers(postmortem_id=pm.pk)  # a repeat queues nothing new
     posted = OutboxMessage.objects.filter(channel="slack")
     assert posted.count() == 1
     assert incident.title in posted.get().payload["text"]
@@ -282,14 +284,14 @@ def test_a_restricted_review_request_reaches_only_people_who_can_see_it(
     assert not OutboxMessage.objects.filter(channel="slack").exists()  # never Slack
     # Someone taken off the incident since is not told again.
     incident.responders.remove(named)
-    assert svc.reviewers_to_notify(pm) == [responder]
+    assert reviewers_to_notify(pm) == [responder]
 
 
 def test_no_mail_once_the_postmortem_left_review(incident, user, other_user, pm):
     svc.submit_for_review(postmortem=pm, by=user, reviewers=[other_user])
     queued = OutboxMessage.objects.count()
     svc.request_changes(postmortem=pm, by=other_user, comment="More numbers.")
-    assert svc.notify_reviewers(postmortem_id=pm.pk) == 0
+    assert notify_reviewers(postmortem_id=pm.pk) == 0
     assert OutboxMessage.objects.count() == queued
 
 

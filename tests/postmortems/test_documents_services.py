@@ -9,8 +9,10 @@ from metrics_link.models import OutboxMessage
 from metrics_link.services import outbox
 from postmortems.models.documents import Postmortem, PostmortemEvent, PostmortemVersion
 from postmortems.permissions import NotAllowed
+from postmortems.selectors import drafts
 from postmortems.services import documents as svc
 from postmortems.services.errors import ServiceError
+from postmortems.services.publishing import queue_publication_slack
 from tests.factories import (
     ActionItemFactory,
     IncidentFactory,
@@ -75,9 +77,7 @@ def test_generating_twice_returns_the_same_postmortem(incident, user):
 
 
 def test_impact_lines_from_business_metrics_are_listed(incident, user, monkeypatch):
-    from postmortems.selectors import impact
-
-    monkeypatch.setattr(impact, "impact_lines", lambda i: ["≈ 1,240 fewer logins"])
+    monkeypatch.setattr(drafts, "impact_lines", lambda i: ["≈ 1,240 fewer logins"])
     pm = _draft(incident, user)
     assert "- ≈ 1,240 fewer logins" in pm.sections["impact"]
 
@@ -390,6 +390,6 @@ def test_slack_never_hears_of_a_restricted_postmortem(
     with django_capture_on_commit_callbacks() as callbacks:
         version = publish_postmortem(incident, by=user, notify=True)
     assert len(callbacks) == OutboxMessage.objects.count()  # mails to its people only
-    assert svc.queue_publication_slack(version_id=version.pk) is False
+    assert queue_publication_slack(version_id=version.pk) is False
     assert not OutboxMessage.objects.filter(channel=OutboxMessage.Channel.SLACK).exists()
     deliver_outbox()

@@ -14,6 +14,7 @@ from postmortems.models import SuspectVerdict
 from postmortems.selectors.whys import child_question
 from postmortems.services import accounts
 from postmortems.services import documents as doc_services
+from postmortems.services.publishing import queue_publication_email
 from postmortems.views.home import greeting
 from tests.factories import ActionItemFactory, DeployFactory, publish_postmortem
 from tests.support.outbox import deliver_outbox
@@ -51,7 +52,7 @@ def test_the_publication_mail_makes_relative_markdown_links_absolute(site, incid
         incident, by=user, sections={"lessons": "Read [the runbook](/services/web/) first."}
     )
     mail.outbox.clear()
-    assert doc_services.queue_publication_email(version_id=version.pk) == 1
+    assert queue_publication_email(version_id=version.pk) == 1
     deliver_outbox()
     [message] = [m for m in mail.outbox if not m.subject.startswith("Review requested")]
     assert f"[the runbook]({SITE}/services/web/)" in message.body
