@@ -26,6 +26,8 @@ from ..models import (
     WeeklyReview,
 )
 from ..selectors import reviews as review_selectors
+from ..selectors.recurrences import recurrence_candidates
+from ..selectors.weekly import week_bounds
 from .actions import create_action_item
 from .errors import ServiceError
 from .mail import queue_mail, templated_email
@@ -60,7 +62,7 @@ def build_weekly_review(
     if existing and not rebuild:
         return existing, False
     # Suggest recurrences for the week's incidents first, so the snapshot can count them.
-    _, start, end = review_selectors.week_bounds(iso)
+    _, start, end = week_bounds(iso)
     for incident in Incident.objects.alive().filter(started_at__gte=start, started_at__lt=end):
         suggest_recurrences(incident=incident)
     snapshot = review_selectors.compute_weekly_review(iso)
@@ -125,7 +127,7 @@ def mail_weekly_review(*, review_id: int) -> bool:
 def suggest_recurrences(*, incident: Incident) -> list[Recurrence]:
     """Store a suggested Recurrence per candidate not yet recorded (never revives a dismissal)."""
     created = []
-    for earlier, service, category in review_selectors.recurrence_candidates(incident):
+    for earlier, service, category in recurrence_candidates(incident):
         row, was_new = Recurrence.objects.get_or_create(
             incident=incident,
             earlier=earlier,
@@ -150,7 +152,7 @@ def decide_recurrence(
         raise ServiceError({"reason": [REASON_REQUIRED]})
     row = Recurrence.objects.select_for_update().filter(incident=incident, earlier=earlier).first()
     if row is None:
-        match = [c for c in review_selectors.recurrence_candidates(incident) if c[0] == earlier]
+        match = [c for c in recurrence_candidates(incident) if c[0] == earlier]
         if not match:
             raise ServiceError(
                 f"#{earlier.pk} is not a recurrence candidate of #{incident.pk}: they share no "
@@ -277,7 +279,7 @@ def add_retro_action_item(
 @transaction.atomic
 def publish_retrospective(*, retro: Retrospective, by) -> Retrospective:
     _require_member(by, retro=retro)
-    if not retro.items.filter(is_deleted=False).exists():
+    if not retro.items.alive().exists():
         raise ServiceError("Add at least one item before publishing.")
     if not retro.published:
         retro.published = True

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from postmortems.models import WeeklyReview
-from postmortems.selectors.reviews import week_bounds
+from postmortems.selectors.weekly import week_bounds
 from postmortems.services.reviews import build_weekly_review
 from tests.factories import IncidentFactory
 

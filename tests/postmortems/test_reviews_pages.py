@@ -8,11 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from postmortems.models import ActionItem, Experiment, RetroItem, Retrospective, RetroVote
 from postmortems.permissions import NotAllowed
-from postmortems.selectors import reviews as sel
+from postmortems.selectors.weekly import week_bounds
 from postmortems.services import reviews as svc
+from postmortems.services.errors import ServiceError
 from tests.factories import (
     ExperimentFactory,
     IncidentFactory,
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _build(week, incidents):
-    _, start, _ = sel.week_bounds(week)
+    _, start, _ = week_bounds(week)
     for i in range(incidents):
         IncidentFactory(started_at=start + timedelta(hours=3 * i + 1), title=f"Outage {week} {i}")
     review, _ = svc.build_weekly_review(week=week, mail=False)
@@ -175,30 +177,28 @@ def test_each_teams_history_is_in_order(client_for, user, team):
         RetrospectiveFactory(
             team=team,
             name=f"Sprint {n}",
-            sprint_start=(sel.timezone.localdate() - timedelta(days=days + 11)),
-            sprint_end=(sel.timezone.localdate() - timedelta(days=days)),
+            sprint_start=(timezone.localdate() - timedelta(days=days + 11)),
+            sprint_end=(timezone.localdate() - timedelta(days=days)),
         )
     page = client_for(user).get("/retros/").content.decode()
     assert page.index("Sprint 2") < page.index("Sprint 1") < page.index("Sprint 0")
 
 
 def test_retro_services_check_dates_and_membership(user, team):
-    from postmortems.services.errors import ServiceError
-
     with pytest.raises(ServiceError):
         svc.create_retrospective(
             team=team,
             name="S",
-            sprint_start=sel.timezone.localdate(),
-            sprint_end=sel.timezone.localdate() - timedelta(days=1),
+            sprint_start=timezone.localdate(),
+            sprint_end=timezone.localdate() - timedelta(days=1),
             created_by=user,
         )
     with pytest.raises(NotAllowed, match="members"):
         svc.create_retrospective(
             team=TeamFactory(),
             name="S",
-            sprint_start=sel.timezone.localdate(),
-            sprint_end=sel.timezone.localdate(),
+            sprint_start=timezone.localdate(),
+            sprint_end=timezone.localdate(),
             created_by=user,
         )
 

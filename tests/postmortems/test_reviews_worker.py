@@ -10,7 +10,7 @@ from django.core import mail
 
 from postmortems.config.celery import app
 from postmortems.models import WeeklyReview
-from postmortems.selectors.reviews import week_bounds
+from postmortems.selectors.weekly import week_bounds
 from postmortems.tasks.reviews import build_weekly_review_task
 from tests.factories import IncidentFactory
 
