@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch
 
 from metrics_link.models import Service
 
@@ -46,10 +45,7 @@ def recurrence_candidates(incident: Incident) -> list[Candidate]:
         )
         .exclude(pk=incident.pk)
         .distinct()
-        .prefetch_related(
-            "services",
-            Prefetch("why_nodes", queryset=WhyNode.objects.alive(), to_attr="live_whys"),
-        )
+        .prefetch_related("services")
         .order_by("-started_at")
     )
     earlier = list(earlier_qs[:50])
@@ -59,12 +55,19 @@ def recurrence_candidates(incident: Incident) -> list[Candidate]:
         .filter(incident_id__in=[e.pk for e in earlier], closed_at__gt=incident.started_at)
         .values_list("incident_id", flat=True)
     )
+    live_categories: dict[int, set[str]] = {}
+    for incident_id, category in (
+        WhyNode.objects.alive()
+        .filter(incident_id__in=[e.pk for e in earlier])
+        .values_list("incident_id", "category")
+    ):
+        live_categories.setdefault(incident_id, set()).add(category)
     out = []
     for e in earlier:
         if not done.get(e.pk) or e.pk in late:
             continue
         shared_services = [s for s in e.services.all() if s in services]
-        shared_categories = sorted({w.category for w in e.live_whys} & categories)
+        shared_categories = sorted(live_categories.get(e.pk, set()) & categories)
         if shared_services and shared_categories:
             out.append((e, shared_services[0], shared_categories[0]))
     return out

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from ..models import ActionItem, RetroItem, Retrospective
 
-AnyUser = AbstractBaseUser | AnonymousUser
 
-
-def retros_visible_to(user: AnyUser) -> QuerySet[Retrospective]:
+def retros_visible_to(user: User) -> QuerySet[Retrospective]:
     """Published retros are for all staff; drafts for their team (members, manager) only."""
     qs = Retrospective.objects.alive()
     if user.is_superuser:
@@ -24,7 +21,7 @@ def retros_visible_to(user: AnyUser) -> QuerySet[Retrospective]:
     return qs.filter(Q(published=True) | mine).distinct()
 
 
-def retro_list(user: AnyUser) -> QuerySet[Retrospective]:
+def retro_list(user: User) -> QuerySet[Retrospective]:
     return (
         retros_visible_to(user)
         .select_related("team", "facilitator")
@@ -39,7 +36,7 @@ def retro_list(user: AnyUser) -> QuerySet[Retrospective]:
     )
 
 
-def get_retro_for(user: AnyUser, pk: Any) -> Retrospective:
+def get_retro_for(user: User, pk: Any) -> Retrospective:
     try:
         pk = int(pk)
     except (TypeError, ValueError):
@@ -50,7 +47,7 @@ def get_retro_for(user: AnyUser, pk: Any) -> Retrospective:
     return retro
 
 
-def retro_board(retro: Retrospective, user: AnyUser) -> list[dict[str, Any]]:
+def retro_board(retro: Retrospective, user: User | AnonymousUser) -> list[dict[str, Any]]:
     """The four columns with their items (most votes first) and whether `user` voted."""
     items = (
         RetroItem.objects.alive()
@@ -68,7 +65,7 @@ def retro_board(retro: Retrospective, user: AnyUser) -> list[dict[str, Any]]:
         )
     columns: dict[str, list[RetroItem]] = {c: [] for c in RetroItem.Column.values}
     for item in items:
-        item.voted = item.pk in mine
+        item.voted = item.pk in mine  # type: ignore[attr-defined]  # a flag for the template
         columns[item.column].append(item)
     return [
         {"key": key, "label": RetroItem.Column(key).label, "items": columns[key]}

@@ -125,7 +125,7 @@ def durations_section(start: datetime, end: datetime) -> Figures:
     buckets: dict[str, list[Incident]] = defaultdict(list)
     for incident in rows:
         buckets[local_week(incident.started_at)].append(incident)
-    trend = []
+    trend: list[Figures] = []
     for k in range(TREND_WEEKS):
         week_start = first + timedelta(weeks=k)
         week = local_week(week_start)
@@ -221,15 +221,16 @@ def business_section(start: datetime, end: datetime) -> Figures:
         this = [h for h in hourly if h["hour"] >= start]
         last = [h for h in hourly if h["hour"] < start]
 
-        def week_value(hours, series=series):
+        def week_value(hours: list[Figures], series: MetricSeries = series) -> float | None:
             if not hours:
                 return None
-            total = sum(h["total"] for h in hours)
+            total = float(sum(h["total"] for h in hours))
             if series.aggregation == MetricSeries.Aggregation.SUM:
                 return total
-            return total / sum(h["n"] for h in hours)
+            count: int = sum(h["n"] for h in hours)
+            return total / count
 
-        def point(h, series=series):
+        def point(h: Figures, series: MetricSeries = series) -> tuple[datetime, float]:
             value = h["total"] if series.aggregation == "sum" else h["total"] / h["n"]
             return (h["hour"], value)
 

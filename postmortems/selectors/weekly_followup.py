@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -82,10 +83,8 @@ def actions_section(visible: IncidentQuerySet, start: datetime, end: datetime) -
                 "incident_id": item.incident_id,
             }
         )
-    by_team = [{"team": name, **figures} for name, figures in sorted(teams.items())]
-    totals = {
-        key: sum(t[key] for t in by_team) for key in ("opened", "closed", "overdue", "flagged")
-    }
+    by_team: list[Figures] = [{"team": name, **figures} for name, figures in sorted(teams.items())]
+    totals = {key: sum(figures[key] for figures in teams.values()) for key in EMPTY_TEAM}
     return {"by_team": by_team, "totals": totals, "flagged": flagged}
 
 
@@ -113,7 +112,7 @@ def fixes_section(visible: IncidentQuerySet, start: datetime, end: datetime) -> 
         per_team[row["team__name"]]["fixes"] += 1
         if row["incident_id"] in failed_earlier:
             per_team[row["team__name"]]["failed"] += 1
-    by_team = [
+    by_team: list[Figures] = [
         {
             "team": name,
             **figures,
@@ -229,7 +228,7 @@ def past_years_section(visible: IncidentQuerySet, monday: date) -> Figures:
         )
         if not every:
             continue
-        shown = list(
+        shown: list[Any] = list(  # Incidents with actions_total and actions_closed
             visible.filter(pk__in=every)
             .annotate(
                 actions_total=Count("action_items", filter=Q(action_items__is_deleted=False)),
