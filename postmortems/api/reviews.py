@@ -48,6 +48,7 @@ class ReviewDetailOut(ReviewOut):
 
     def get_figures(self, obj) -> dict:
         """The snapshot's figures (public-safe: computed as the all-staff view), without HTML."""
+        # "html": kept by snapshots built before the templates rendered them from the figures.
         data = {k: v for k, v in obj.snapshot.items() if k not in ("html", "charts")}
         business = dict(data.get("business") or {})
         business.pop("charts", None)

@@ -15,6 +15,7 @@ from postmortems.reviews_metrics import previous_iso_week
 from postmortems.selectors.weekly import week_bounds
 from postmortems.services.reviews import build_weekly_review
 from tests.factories import (
+    ActionItemFactory,
     CommitFactory,
     DeployFactory,
     ExperimentFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     RetrospectiveFactory,
     ServiceFactory,
     TeamFactory,
+    WhyNodeFactory,
 )
 
 pytestmark = pytest.mark.browser
@@ -102,10 +104,6 @@ def test_voting_in_a_retro_with_htmx(signed_in, live_server, shot):
 
 
 def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, shot):
-    from django.contrib.auth import get_user_model
-
-    from tests.factories import ActionItemFactory, WhyNodeFactory
-
     service = ServiceFactory(slug="payments-api")
     earlier = IncidentFactory(
         services=[service],

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -14,6 +15,7 @@ from postmortems.models import ActionItem, Experiment, RetroItem, Retrospective,
 from postmortems.permissions import NotAllowed
 from postmortems.selectors.weekly import week_bounds
 from postmortems.services import reviews as svc
+from postmortems.services.accounts import get_feed_token
 from postmortems.services.errors import ServiceError
 from tests.factories import (
     ExperimentFactory,
@@ -77,8 +79,6 @@ def test_a_missing_or_malformed_week_is_404(client_for, user, week):
 
 def test_the_atom_feed_needs_only_its_token(client, user):
     _build("2026-W10", 1)
-    from postmortems.services.accounts import get_feed_token
-
     token = get_feed_token(user=user).token
     response = client.get(f"/feeds/{token}/reviews.atom")
     assert response.status_code == 200
@@ -96,8 +96,6 @@ def test_the_command_builds_last_week_by_default_and_says_so(capsys):
 
 
 def test_the_command_refuses_a_bad_week():
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="ISO week"):
         call_command("build_weekly_review", "--week", "W10")
 
