@@ -230,7 +230,7 @@ def past_years_section(visible: IncidentQuerySet, monday: date) -> Figures:
             continue
         shown: list[Any] = list(  # Incidents with actions_total and actions_closed
             visible.filter(pk__in=every)
-            .annotate(
+            .annotate(  # counts of live items: a join condition, which `alive()` cannot express
                 actions_total=Count("action_items", filter=Q(action_items__is_deleted=False)),
                 actions_closed=Count(
                     "action_items",
