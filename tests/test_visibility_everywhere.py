@@ -26,7 +26,7 @@ from metrics_link.services.deploys import record_deploy
 from metrics_link.webhooks.types import AlertData
 from postmortems import reviews_metrics as rm
 from postmortems.models import Incident, IncidentAlert, ReminderSent
-from postmortems.selectors import reviews as review_selectors
+from postmortems.selectors.recurrences import recurrence_candidates
 from postmortems.services import accounts as account_services
 from postmortems.services import actions as action_services
 from postmortems.services import documents as pm_services
@@ -246,7 +246,7 @@ def _build() -> World:
     pm_services.approve(postmortem=pm, by=w.manager)
     w.later_version = pm_services.publish(postmortem=pm, by=w.outsider, notify=False)
     w.later = later
-    assert [c[0].pk for c in review_selectors.recurrence_candidates(later)] == [old.pk]
+    assert [c[0].pk for c in recurrence_candidates(later)] == [old.pk]
     # Decided during the reviewed week (the service stamps "now").
     with time_machine.travel(start + timedelta(hours=5), tick=False):
         review_services.decide_recurrence(

@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from metrics_link.api.fields import StrictCharField, StrictIntegerField, TypedInput
 
 from ..models import Experiment, RetroItem, Retrospective, WeeklyReview
+from ..selectors import retros
 from ..selectors import reviews as sel
+from ..selectors.weekly_followup import experiment_figures
 from ..services import reviews as svc
 from .fields import absolute_url
 
@@ -46,6 +48,7 @@ class ReviewDetailOut(ReviewOut):
 
     def get_figures(self, obj) -> dict:
         """The snapshot's figures (public-safe: computed as the all-staff view), without HTML."""
+        # "html": kept by snapshots built before the templates rendered them from the figures.
         data = {k: v for k, v in obj.snapshot.items() if k not in ("html", "charts")}
         business = dict(data.get("business") or {})
         business.pop("charts", None)
@@ -127,12 +130,12 @@ class RetroDetailOut(RetroOut):
 
     def get_items(self, obj) -> list[dict]:
         items = [
-            i for col in sel.retro_board(obj, self.context["request"].user) for i in col["items"]
+            i for col in retros.retro_board(obj, self.context["request"].user) for i in col["items"]
         ]
         return RetroItemOut(items, many=True).data
 
     def get_action_items(self, obj) -> list[dict]:
-        return RetroActionOut(sel.retro_action_items(obj), many=True).data
+        return RetroActionOut(retros.retro_action_items(obj), many=True).data
 
 
 @extend_schema(tags=["retros"], summary="Retrospectives: published ones, and your team's drafts.")
@@ -142,7 +145,7 @@ class RetroListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Retrospective.objects.none()
-        return sel.retro_list(self.request.user)
+        return retros.retro_list(self.request.user)
 
 
 @extend_schema(tags=["retros"], summary="One retrospective with its items, votes and action items.")
@@ -150,7 +153,7 @@ class RetroDetailApi(generics.RetrieveAPIView):
     serializer_class = RetroDetailOut
 
     def get_object(self):
-        return sel.get_retro_for(self.request.user, self.kwargs["pk"])
+        return retros.get_retro_for(self.request.user, self.kwargs["pk"])
 
 
 # --------------------------------------------------------------------------- experiments
@@ -205,7 +208,7 @@ class ExperimentOut(serializers.ModelSerializer):
     def get_significance(self, obj) -> dict:
         """{method, significant, statistic, detail, p_value}: the simple rule for a 50/50
         split, a chi-squared test otherwise."""
-        return sel.experiment_figures(obj)["significance"]
+        return experiment_figures(obj)["significance"]
 
 
 @extend_schema_view(

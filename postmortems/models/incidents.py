@@ -72,17 +72,27 @@ class IncidentQuerySet(SoftDeleteQuerySet["Incident"]):
             return qs.none()
         if user.is_superuser:
             return qs
+        return qs.filter(self._readable_by(user))
+
+    def visible_to_all_staff(self) -> IncidentQuerySet:
+        """What every member of staff may read: `visible_to` for an active employee who is no
+        superuser and has no role in any incident, i.e. the public incidents (weekly review)."""
+        return self.alive().filter(self._readable_by(None))
+
+    @staticmethod
+    def _readable_by(person) -> Q:
+        """The rule's condition for an active non-superuser (`None`: one with no incident role)."""
+        public = Q(visibility=Incident.Visibility.PUBLIC)
+        if person is None:
+            return public
         # Expressed so that the rule never scans every incident (issue 15): a public row passes on
         # its own column; a restricted row on its own columns (commander, reporter) or on the
         # reader's few responder rows, read once through the responders' (user_id) index. The
         # old form, `public OR pk IN (restricted incidents joined to responders, OR-ed)`, made
         # PostgreSQL read all incidents for the inner query inside every list, count and EXISTS.
-        responded = Incident.responders.through.objects.filter(user=user).values("incident_id")
-        mine = Q(commander=user) | Q(reporter=user) | Q(pk__in=responded)
-        return qs.filter(
-            Q(visibility=Incident.Visibility.PUBLIC)
-            | (Q(visibility=Incident.Visibility.RESTRICTED) & mine)
-        )
+        responded = Incident.responders.through.objects.filter(user=person).values("incident_id")
+        mine = Q(commander=person) | Q(reporter=person) | Q(pk__in=responded)
+        return public | (Q(visibility=Incident.Visibility.RESTRICTED) & mine)
 
 
 class Incident(models.Model):

@@ -14,7 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 
 from ..models import Incident
-from . import actions, documents, impact, incidents, reviews, suspects, whys
+from . import actions, documents, impact, incidents, recurrences, suspects, whys
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ INCIDENT_SECTIONS: list[Section] = [
     Section("suspects", "postmortems/incident/_suspects.html", suspects.suspects_section),
     Section("whys", "postmortems/incident/_whys.html", whys.whys_section),
     Section("actions", "postmortems/incident/_actions.html", actions.actions_section),
-    Section("recurrence", "postmortems/incident/_recurrence.html", reviews.recurrence_section),
+    Section("recurrence", "postmortems/incident/_recurrence.html", recurrences.recurrence_section),
     Section("postmortem", "postmortems/incident/_postmortem.html", documents.postmortem_section),
     Section("timeline", "postmortems/incident/_timeline.html", incidents.timeline_section, "side"),
 ]

@@ -4,8 +4,10 @@ recurrences (confirm/dismiss) and experiments."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -26,6 +28,8 @@ from ..models import (
     WeeklyReview,
 )
 from ..selectors import reviews as review_selectors
+from ..selectors.recurrences import recurrence_candidates
+from ..selectors.weekly import week_bounds
 from .actions import create_action_item
 from .errors import ServiceError
 from .mail import queue_mail, templated_email
@@ -60,7 +64,7 @@ def build_weekly_review(
     if existing and not rebuild:
         return existing, False
     # Suggest recurrences for the week's incidents first, so the snapshot can count them.
-    _, start, end = review_selectors.week_bounds(iso)
+    _, start, end = week_bounds(iso)
     for incident in Incident.objects.alive().filter(started_at__gte=start, started_at__lt=end):
         suggest_recurrences(incident=incident)
     snapshot = review_selectors.compute_weekly_review(iso)
@@ -125,7 +129,7 @@ def mail_weekly_review(*, review_id: int) -> bool:
 def suggest_recurrences(*, incident: Incident) -> list[Recurrence]:
     """Store a suggested Recurrence per candidate not yet recorded (never revives a dismissal)."""
     created = []
-    for earlier, service, category in review_selectors.recurrence_candidates(incident):
+    for earlier, service, category in recurrence_candidates(incident):
         row, was_new = Recurrence.objects.get_or_create(
             incident=incident,
             earlier=earlier,
@@ -138,7 +142,7 @@ def suggest_recurrences(*, incident: Incident) -> list[Recurrence]:
 
 @transaction.atomic
 def decide_recurrence(
-    *, incident: Incident, earlier: Incident, by, confirm: bool, reason: str
+    *, incident: Incident, earlier: Incident, by: User, confirm: bool, reason: str
 ) -> Recurrence:
     """A person confirms (the earlier fixes did not prevent it) or dismisses a recurrence.
 
@@ -150,7 +154,7 @@ def decide_recurrence(
         raise ServiceError({"reason": [REASON_REQUIRED]})
     row = Recurrence.objects.select_for_update().filter(incident=incident, earlier=earlier).first()
     if row is None:
-        match = [c for c in review_selectors.recurrence_candidates(incident) if c[0] == earlier]
+        match = [c for c in recurrence_candidates(incident) if c[0] == earlier]
         if not match:
             raise ServiceError(
                 f"#{earlier.pk} is not a recurrence candidate of #{incident.pk}: they share no "
@@ -173,11 +177,13 @@ MAX_NAME = 200
 MAX_ITEM = 5000
 
 
-def _require_member(user, *, retro: Retrospective | None = None, team: Team | None = None):
+def _require_member(
+    user: User, *, retro: Retrospective | None = None, team: Team | None = None
+) -> None:
     perms.require(perms.can_edit_retro(user, retro=retro, team=team), NOT_A_TEAM_MEMBER)
 
 
-def _check_dates(sprint_start, sprint_end):
+def _check_dates(sprint_start: date | None, sprint_end: date | None) -> None:
     if sprint_start and sprint_end and sprint_end < sprint_start:
         raise ServiceError({"sprint_end": ["The sprint ends after it starts."]})
 
@@ -189,8 +195,8 @@ def create_retrospective(
     name: str,
     sprint_start: date,
     sprint_end: date,
-    created_by,
-    facilitator=None,
+    created_by: User,
+    facilitator: User | None = None,
     summary: str = "",
 ) -> Retrospective:
     _require_member(created_by, team=team)
@@ -212,7 +218,7 @@ def create_retrospective(
 
 
 @transaction.atomic
-def update_retrospective(*, retro: Retrospective, by, **fields) -> Retrospective:
+def update_retrospective(*, retro: Retrospective, by: User, **fields: Any) -> Retrospective:
     _require_member(by, retro=retro)
     allowed = {"name", "sprint_start", "sprint_end", "facilitator", "summary"}
     for key, value in fields.items():
@@ -229,7 +235,7 @@ def update_retrospective(*, retro: Retrospective, by, **fields) -> Retrospective
 
 
 @transaction.atomic
-def add_retro_item(*, retro: Retrospective, column: str, text: str, author) -> RetroItem:
+def add_retro_item(*, retro: Retrospective, column: str, text: str, author: User) -> RetroItem:
     _require_member(author, retro=retro)
     if column not in RetroItem.Column.values:
         raise ServiceError({"column": ["Choose start, stop, continue or learned."]})
@@ -242,7 +248,7 @@ def add_retro_item(*, retro: Retrospective, column: str, text: str, author) -> R
 
 
 @transaction.atomic
-def toggle_retro_vote(*, item: RetroItem, user) -> bool:
+def toggle_retro_vote(*, item: RetroItem, user: User) -> bool:
     """Vote for an item, or take the vote back. Returns whether the user now votes for it.
     One vote per person per item: the unique constraint decides under concurrency."""
     _require_member(user, retro=item.retrospective)
@@ -259,7 +265,13 @@ def toggle_retro_vote(*, item: RetroItem, user) -> bool:
 
 @transaction.atomic
 def add_retro_action_item(
-    *, retro: Retrospective, title: str, created_by, owner=None, due_on=None, **extra
+    *,
+    retro: Retrospective,
+    title: str,
+    created_by: User,
+    owner: User | None = None,
+    due_on: date | None = None,
+    **extra: Any,
 ) -> ActionItem:
     """An action item in the same tracker as incident actions, owned by the retro's team."""
     _require_member(created_by, retro=retro)
@@ -275,9 +287,9 @@ def add_retro_action_item(
 
 
 @transaction.atomic
-def publish_retrospective(*, retro: Retrospective, by) -> Retrospective:
+def publish_retrospective(*, retro: Retrospective, by: User) -> Retrospective:
     _require_member(by, retro=retro)
-    if not retro.items.filter(is_deleted=False).exists():
+    if not retro.items.alive().exists():
         raise ServiceError("Add at least one item before publishing.")
     if not retro.published:
         retro.published = True
@@ -308,7 +320,7 @@ def _check_experiment(exp: Experiment) -> None:
 
 
 @transaction.atomic
-def create_experiment(*, name: str, owner=None, **fields) -> Experiment:
+def create_experiment(*, name: str, owner: User | None = None, **fields: Any) -> Experiment:
     if Experiment.objects.filter(name=(name or "").strip()).exists():
         raise ServiceError({"name": ["An experiment with this name exists; update its counts."]})
     exp = Experiment(name=(name or "").strip(), owner=owner, **fields)
@@ -318,7 +330,7 @@ def create_experiment(*, name: str, owner=None, **fields) -> Experiment:
 
 
 @transaction.atomic
-def update_experiment(*, experiment: Experiment, **fields) -> Experiment:
+def update_experiment(*, experiment: Experiment, **fields: Any) -> Experiment:
     exp = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,14 +15,16 @@ from django.views.decorators.http import require_POST
 
 from metrics_link.links import absolute_url
 
+from .. import permissions as perms
 from ..forms.reviews import RecurrenceDecisionForm, RetroActionForm, RetroForm, RetroItemForm
 from ..models import RetroItem
+from ..selectors import retros
 from ..selectors import reviews as sel
 from ..selectors.feeds import user_for_feed_token
 from ..selectors.incidents import get_incident_for
 from ..services import accounts
 from ..services import reviews as svc
-from .utils import apply_service_errors, error_text
+from .utils import run_service
 
 # --------------------------------------------------------------------------- weekly reviews
 
@@ -54,7 +55,6 @@ def review_detail(request: HttpRequest, week: str) -> HttpResponse:
             "nav": "reviews",
             "review": review,
             "s": review.snapshot,
-            "sections": [review.snapshot.get("html", {}).get(k, "") for k in sel.SECTIONS],
             "previous": neighbours.filter(week_start__lt=review.week_start).first(),
             "following": neighbours.filter(week_start__gt=review.week_start).last(),
         },
@@ -88,9 +88,8 @@ def review_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def retro_list(request: HttpRequest) -> HttpResponse:
-    retros = list(sel.retro_list(request.user))
     teams: dict[str, list] = {}
-    for retro in retros:
+    for retro in retros.retro_list(request.user):
         teams.setdefault(retro.team.name, []).append(retro)
     return render(
         request,
@@ -102,20 +101,19 @@ def retro_list(request: HttpRequest) -> HttpResponse:
 def retro_create(request: HttpRequest) -> HttpResponse:
     form = RetroForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
-            retro = svc.create_retrospective(created_by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request, "Retrospective created. Add what to start, stop and continue."
-            )
+        retro, ok = run_service(
+            request,
+            lambda: svc.create_retrospective(created_by=request.user, **form.cleaned_data),
+            form=form,
+            success="Retrospective created. Add what to start, stop and continue.",
+        )
+        if ok:
             return redirect(retro)
     return render(request, "postmortems/retros/form.html", {"nav": "retros", "form": form})
 
 
 def retro_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
+    retro = retros.get_retro_for(request.user, pk)
     initial = {
         "name": retro.name,
         "sprint_start": retro.sprint_start,
@@ -125,12 +123,13 @@ def retro_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = RetroForm(request.POST or None, initial=initial, user=request.user, editing=True)
     if request.method == "POST" and form.is_valid():
-        try:
-            svc.update_retrospective(retro=retro, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Saved.")
+        _, ok = run_service(
+            request,
+            lambda: svc.update_retrospective(retro=retro, by=request.user, **form.cleaned_data),
+            form=form,
+            success="Saved.",
+        )
+        if ok:
             return redirect(retro)
     return render(
         request, "postmortems/retros/form.html", {"nav": "retros", "form": form, "retro": retro}
@@ -141,9 +140,9 @@ def _retro_context(request, retro, **extra):
     return {
         "nav": "retros",
         "retro": retro,
-        "columns": sel.retro_board(retro, request.user),
-        "actions": sel.retro_action_items(retro),
-        "can_edit": sel.can_edit_retro(request.user, retro=retro),
+        "columns": retros.retro_board(retro, request.user),
+        "actions": retros.retro_action_items(retro),
+        "can_edit": perms.can_edit_retro(request.user, retro=retro),
         "item_form": RetroItemForm(),
         "action_form": RetroActionForm(),
         **extra,
@@ -151,19 +150,19 @@ def _retro_context(request, retro, **extra):
 
 
 def retro_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
+    retro = retros.get_retro_for(request.user, pk)
     return render(request, "postmortems/retros/detail.html", _retro_context(request, retro))
 
 
 @require_POST
 def retro_add_item(request: HttpRequest, pk: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
+    retro = retros.get_retro_for(request.user, pk)
     form = RetroItemForm(request.POST)
     if form.is_valid():
-        try:
-            svc.add_retro_item(retro=retro, author=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
+        run_service(
+            request,
+            lambda: svc.add_retro_item(retro=retro, author=request.user, **form.cleaned_data),
+        )
     else:
         messages.error(request, "Write the item and choose its column.")
     return redirect(retro)
@@ -171,15 +170,11 @@ def retro_add_item(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def retro_vote(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
-    item = get_object_or_404(RetroItem, pk=item_id, retrospective=retro, is_deleted=False)
-    try:
-        svc.toggle_retro_vote(item=item, user=request.user)
-    except ValidationError as exc:
-        if request.htmx:
-            return HttpResponse(error_text(exc), status=403)
-        messages.error(request, error_text(exc))
-        return redirect(retro)
+    retro = retros.get_retro_for(request.user, pk)
+    item = get_object_or_404(RetroItem.objects.alive(), pk=item_id, retrospective=retro)
+    _, ok = run_service(request, lambda: svc.toggle_retro_vote(item=item, user=request.user))
+    if not ok:  # the reason is in the messages
+        return HttpResponse(status=403) if request.htmx else redirect(retro)
     if request.htmx:
         ctx = _retro_context(request, retro)
         column = next(c for c in ctx["columns"] if c["key"] == item.column)
@@ -189,15 +184,16 @@ def retro_vote(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
 
 @require_POST
 def retro_add_action(request: HttpRequest, pk: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
+    retro = retros.get_retro_for(request.user, pk)
     form = RetroActionForm(request.POST)
     if form.is_valid():
-        try:
-            svc.add_retro_action_item(retro=retro, created_by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, "Action item added to the tracker.")
+        run_service(
+            request,
+            lambda: svc.add_retro_action_item(
+                retro=retro, created_by=request.user, **form.cleaned_data
+            ),
+            success="Action item added to the tracker.",
+        )
     else:
         messages.error(request, "Say what will be done; the due date must be a date.")
     return redirect(retro)
@@ -205,13 +201,12 @@ def retro_add_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def retro_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    retro = sel.get_retro_for(request.user, pk)
-    try:
-        svc.publish_retrospective(retro=retro, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, "Published to all staff.")
+    retro = retros.get_retro_for(request.user, pk)
+    run_service(
+        request,
+        lambda: svc.publish_retrospective(retro=retro, by=request.user),
+        success="Published to all staff.",
+    )
     return redirect(retro)
 
 
@@ -226,16 +221,15 @@ def recurrence_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Give a reason for the decision.")
         return redirect(f"{incident.get_absolute_url()}#recurrence")
     earlier = get_incident_for(request.user, form.cleaned_data["earlier"])
-    try:
-        svc.decide_recurrence(
+    run_service(
+        request,
+        lambda: svc.decide_recurrence(
             incident=incident,
             earlier=earlier,
             by=request.user,
             confirm=form.cleaned_data["decision"] == "confirm",
             reason=form.cleaned_data["reason"],
-        )
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, "Recorded. The weekly review counts confirmed recurrences only.")
+        ),
+        success="Recorded. The weekly review counts confirmed recurrences only.",
+    )
     return redirect(f"{incident.get_absolute_url()}#recurrence")

@@ -12,9 +12,10 @@ from django.utils import timezone
 from metrics_link.models import DeployCommit, MetricPoint, MetricSeries
 from postmortems.models import SuspectVerdict
 from postmortems.reviews_metrics import previous_iso_week
-from postmortems.selectors.reviews import week_bounds
+from postmortems.selectors.weekly import week_bounds
 from postmortems.services.reviews import build_weekly_review
 from tests.factories import (
+    ActionItemFactory,
     CommitFactory,
     DeployFactory,
     ExperimentFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     RetrospectiveFactory,
     ServiceFactory,
     TeamFactory,
+    WhyNodeFactory,
 )
 
 pytestmark = pytest.mark.browser
@@ -101,20 +103,7 @@ def test_voting_in_a_retro_with_htmx(signed_in, live_server, shot):
     shot("retro-detail")
 
 
-def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, shot, monkeypatch):
-    from django.contrib.auth import get_user_model
-
-    from postmortems.selectors import reviews as review_selectors
-    from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
-    from tests.factories import ActionItemFactory, WhyNodeFactory
-
-    section = Section(
-        "recurrence", "postmortems/incident/_recurrence.html", review_selectors.recurrence_section
-    )
-    if not any(s.key == "recurrence" for s in INCIDENT_SECTIONS):  # until sections.py lists it
-        monkeypatch.setattr(
-            "postmortems.selectors.sections.INCIDENT_SECTIONS", [*INCIDENT_SECTIONS, section]
-        )
+def test_confirming_a_recurrence_on_the_incident_page(signed_in, live_server, shot):
     service = ServiceFactory(slug="payments-api")
     earlier = IncidentFactory(
         services=[service],

@@ -6,9 +6,10 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from postmortems.models import WeeklyReview
-from postmortems.selectors.reviews import week_bounds
+from postmortems.selectors.weekly import week_bounds
 from postmortems.services.reviews import build_weekly_review
 from tests.factories import IncidentFactory
 
@@ -22,8 +23,6 @@ def test_two_concurrent_builds_of_one_week_make_one_review():
     results, errors = [], []
 
     def build():
-        from django.db import connection
-
         try:
             barrier.wait()
             results.append(build_weekly_review(week="2026-W10", mail=False))

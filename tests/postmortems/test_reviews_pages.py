@@ -6,13 +6,17 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from postmortems.models import ActionItem, Experiment, RetroItem, Retrospective, RetroVote
 from postmortems.permissions import NotAllowed
-from postmortems.selectors import reviews as sel
+from postmortems.selectors.weekly import week_bounds
 from postmortems.services import reviews as svc
+from postmortems.services.accounts import get_feed_token
+from postmortems.services.errors import ServiceError
 from tests.factories import (
     ExperimentFactory,
     IncidentFactory,
@@ -26,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _build(week, incidents):
-    _, start, _ = sel.week_bounds(week)
+    _, start, _ = week_bounds(week)
     for i in range(incidents):
         IncidentFactory(started_at=start + timedelta(hours=3 * i + 1), title=f"Outage {week} {i}")
     review, _ = svc.build_weekly_review(week=week, mail=False)
@@ -75,8 +79,6 @@ def test_a_missing_or_malformed_week_is_404(client_for, user, week):
 
 def test_the_atom_feed_needs_only_its_token(client, user):
     _build("2026-W10", 1)
-    from postmortems.services.accounts import get_feed_token
-
     token = get_feed_token(user=user).token
     response = client.get(f"/feeds/{token}/reviews.atom")
     assert response.status_code == 200
@@ -94,8 +96,6 @@ def test_the_command_builds_last_week_by_default_and_says_so(capsys):
 
 
 def test_the_command_refuses_a_bad_week():
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="ISO week"):
         call_command("build_weekly_review", "--week", "W10")
 
@@ -175,30 +175,28 @@ def test_each_teams_history_is_in_order(client_for, user, team):
         RetrospectiveFactory(
             team=team,
             name=f"Sprint {n}",
-            sprint_start=(sel.timezone.localdate() - timedelta(days=days + 11)),
-            sprint_end=(sel.timezone.localdate() - timedelta(days=days)),
+            sprint_start=(timezone.localdate() - timedelta(days=days + 11)),
+            sprint_end=(timezone.localdate() - timedelta(days=days)),
         )
     page = client_for(user).get("/retros/").content.decode()
     assert page.index("Sprint 2") < page.index("Sprint 1") < page.index("Sprint 0")
 
 
 def test_retro_services_check_dates_and_membership(user, team):
-    from postmortems.services.errors import ServiceError
-
     with pytest.raises(ServiceError):
         svc.create_retrospective(
             team=team,
             name="S",
-            sprint_start=sel.timezone.localdate(),
-            sprint_end=sel.timezone.localdate() - timedelta(days=1),
+            sprint_start=timezone.localdate(),
+            sprint_end=timezone.localdate() - timedelta(days=1),
             created_by=user,
         )
     with pytest.raises(NotAllowed, match="members"):
         svc.create_retrospective(
             team=TeamFactory(),
             name="S",
-            sprint_start=sel.timezone.localdate(),
-            sprint_end=sel.timezone.localdate(),
+            sprint_start=timezone.localdate(),
+            sprint_end=timezone.localdate(),
             created_by=user,
         )
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from postmortems.models import Recurrence
-from postmortems.selectors import reviews as sel
+from postmortems.models import Incident, Recurrence
+from postmortems.selectors.recurrences import recurrence_candidates, recurrence_section
+from postmortems.selectors.weekly_followup import fixes_section
 from postmortems.services import reviews as svc
 from postmortems.services.errors import ServiceError
 from tests.factories import (
@@ -53,7 +54,7 @@ def new(service):
 
 
 def test_it_suggests_a_recurrence_when_service_and_category_match_and_fixes_were_done(earlier, new):
-    assert [(e, s.slug, c) for e, s, c in sel.recurrence_candidates(new)] == [
+    assert [(e, s.slug, c) for e, s, c in recurrence_candidates(new)] == [
         (earlier, "payments-api", "infrastructure")
     ]
     rows = svc.suggest_recurrences(incident=new)
@@ -63,24 +64,24 @@ def test_it_suggests_a_recurrence_when_service_and_category_match_and_fixes_were
 
 def test_it_does_not_suggest_when_one_earlier_action_is_not_done(earlier, new):
     ActionItemFactory(incident=earlier, status="open")
-    assert sel.recurrence_candidates(new) == []
+    assert recurrence_candidates(new) == []
 
 
 def test_a_wont_do_action_means_the_fixes_were_not_all_done(earlier, new):
     ActionItemFactory(incident=earlier, status="wont_do")
-    assert sel.recurrence_candidates(new) == []
+    assert recurrence_candidates(new) == []
 
 
 def test_it_does_not_suggest_without_any_corrective_action(service, new):
     bare = IncidentFactory(services=[service], started_at=timezone.now() - timedelta(days=30))
     WhyNodeFactory(incident=bare, category="infrastructure")
-    assert sel.recurrence_candidates(new) == []
+    assert recurrence_candidates(new) == []
 
 
 def test_it_does_not_suggest_for_another_category(earlier, service):
     other = IncidentFactory(services=[service], started_at=timezone.now() - timedelta(days=1))
     WhyNodeFactory(incident=other, category="code")
-    assert sel.recurrence_candidates(other) == []
+    assert recurrence_candidates(other) == []
 
 
 def test_it_does_not_suggest_for_another_service(earlier):
@@ -88,24 +89,24 @@ def test_it_does_not_suggest_for_another_service(earlier):
         services=[ServiceFactory()], started_at=timezone.now() - timedelta(days=1)
     )
     WhyNodeFactory(incident=other, category="infrastructure")
-    assert sel.recurrence_candidates(other) == []
+    assert recurrence_candidates(other) == []
 
 
-def test_it_does_not_suggest_when_the_fix_landed_after_the_new_incident(earlier, new):
-    earlier.action_items.update(closed_at=timezone.now())
-    assert sel.recurrence_candidates(new) == []
+def test_it_does_not_suggest_when_a_fix_landed_after_the_new_incident(earlier, new):
+    ActionItemFactory(incident=earlier, status="done", closed_at=timezone.now())
+    assert recurrence_candidates(new) == []
 
 
 def test_a_later_incident_is_never_the_earlier_one(earlier, new):
-    assert sel.recurrence_candidates(earlier) == []
+    assert recurrence_candidates(earlier) == []
 
 
 def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new, service):
     svc.suggest_recurrences(incident=new)
-    reader = sel.all_staff_reader()
+    reader = Incident.objects.visible_to_all_staff()
     start = timezone.now() - timedelta(days=6)
     end = timezone.now() + timedelta(days=1)
-    suggested = sel.fixes_section(reader, start, end)
+    suggested = fixes_section(reader, start, end)
     assert suggested["failed"] == 0
     assert suggested["confirmed"] == []
 
@@ -113,7 +114,7 @@ def test_only_a_confirmed_recurrence_marks_the_fixes_as_not_working(earlier, new
         incident=new, earlier=earlier, by=new.commander, confirm=True, reason="Same pool."
     )
 
-    fixes = sel.fixes_section(reader, start, end)
+    fixes = fixes_section(reader, start, end)
     # Both fixes were closed 40 days ago (inside the 12 weeks); neither prevented recurrence.
     assert fixes["by_team"] == [{"team": service.team.name, "fixes": 2, "failed": 2, "rate": 0.0}]
     assert fixes["confirmed"][0]["earlier_id"] == earlier.pk
@@ -139,21 +140,10 @@ def test_a_pair_that_is_no_candidate_cannot_be_confirmed(service, new):
         )
 
 
-def test_the_incident_page_offers_the_decision_and_records_it(
-    client_for, earlier, new, monkeypatch
-):
+def test_the_incident_page_offers_the_decision_and_records_it(client_for, earlier, new):
     user = UserFactory()
     new.responders.add(user)  # deciding is the incident's people's call
     client = client_for(user)
-    from postmortems.selectors.sections import INCIDENT_SECTIONS, Section
-
-    if not any(s.key == "recurrence" for s in INCIDENT_SECTIONS):  # until sections.py lists it
-        section = Section(
-            "recurrence", "postmortems/incident/_recurrence.html", sel.recurrence_section
-        )
-        monkeypatch.setattr(
-            "postmortems.selectors.sections.INCIDENT_SECTIONS", [*INCIDENT_SECTIONS, section]
-        )
     page = client.get(f"/incidents/{new.pk}/").content.decode()
     assert "Possible recurrence" in page
     assert earlier.title in page
@@ -173,5 +163,5 @@ def test_a_restricted_earlier_incident_is_not_suggested_to_those_who_cannot_see_
     )
     WhyNodeFactory(incident=hidden, category="infrastructure")
     ActionItemFactory(incident=hidden, status="done", closed_at=timezone.now() - timedelta(days=45))
-    assert sel.recurrence_section(new, UserFactory()) is None
-    assert sel.recurrence_section(new, hidden.commander)["suggestions"]
+    assert recurrence_section(new, UserFactory()) is None
+    assert recurrence_section(new, hidden.commander)["suggestions"]

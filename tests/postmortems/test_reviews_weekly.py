@@ -7,13 +7,18 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 from metrics_link.models import DeployCommit, MetricPoint, MetricSeries
-from postmortems.models import ActionItem, Incident, ReminderSent, SuspectVerdict, WeeklyReview
-from postmortems.selectors import reviews as sel
+from postmortems.models import Incident, ReminderSent, SuspectVerdict, WeeklyReview
+from postmortems.reviews_metrics import iso_week_of
+from postmortems.selectors import weekly, weekly_followup
 from postmortems.services import reviews as svc
+from postmortems.services.errors import ServiceError
+from postmortems.tasks.reviews import build_weekly_review_task
 from tests.factories import (
     ActionItemFactory,
     CommitFactory,
@@ -34,7 +39,7 @@ SECRET = "Tenant export leaked to wrong customer"
 
 @pytest.fixture
 def bounds():
-    return sel.week_bounds(WEEK)
+    return weekly.week_bounds(WEEK)
 
 
 @pytest.fixture
@@ -65,7 +70,7 @@ def test_change_failure_rate_counts_confirmed_culprits_of_production_deploys_onl
     _verdict(incident, staging)  # not production
     DeployFactory(service=service, finished_at=start - timedelta(hours=1))  # the week before
 
-    dora = sel.dora_section(start, start + timedelta(days=7), None)
+    dora = weekly.dora_section(start, start + timedelta(days=7), None)
 
     assert dora["deploys"] == 10
     assert dora["confirmed_culprits"] == 2
@@ -86,7 +91,7 @@ def test_lead_time_is_the_median_commit_to_production_time(start):
             commit = CommitFactory(committed_at=deploy.finished_at - timedelta(hours=h))
             DeployCommit.objects.create(deploy=deploy, commit=commit, position=position)
 
-    dora = sel.dora_section(start, start + timedelta(days=7), None)
+    dora = weekly.dora_section(start, start + timedelta(days=7), None)
 
     assert dora["lead_time"] == 3 * 3600  # median of 1, 2, 3, 5, 10 hours
     assert dora["successful_deploys"] == 2
@@ -108,7 +113,7 @@ def test_mttd_and_mttr_of_the_week_and_its_trend(start):
     incident(4, 600, 600, close_reason=Incident.CloseReason.FALSE_ALARM)  # noise
     incident(-3, 4, 40)  # the week before
 
-    d = sel.durations_section(start, start + timedelta(days=7))
+    d = weekly.durations_section(start, start + timedelta(days=7))
 
     assert d["mttd"] == 20 * 60
     assert d["mttr"] == 90 * 60
@@ -125,7 +130,7 @@ def test_business_metrics_compare_with_the_week_before(start):
         MetricPoint.objects.create(series=series, ts=start - timedelta(days=3, hours=i), value=10)
         MetricPoint.objects.create(series=series, ts=start + timedelta(days=3, hours=i), value=12)
 
-    b = sel.business_section(start, start + timedelta(days=7))
+    b = weekly.business_section(start, start + timedelta(days=7))
 
     assert [m["name"] for m in b["series"]] == ["revenue"]
     row = b["series"][0]
@@ -138,23 +143,23 @@ def test_action_items_by_team_with_flagged_ones(start):
     team = TeamFactory(name="Payments")
     end = start + timedelta(days=7)
     last_day = (end - timedelta(days=1)).date()
-    opened = ActionItemFactory(team=team)
-    ActionItem.objects.filter(pk=opened.pk).update(created_at=start + timedelta(days=1))
+    with time_machine.travel(start - timedelta(days=30), tick=False):  # opened long before
+        ActionItemFactory(team=team, due_on=last_day - timedelta(days=3))
+        ActionItemFactory(team=team, due_on=last_day - timedelta(days=20), title="Add alert")
+        reminded = ActionItemFactory(
+            team=team, due_on=last_day - timedelta(days=2), title="Reminded"
+        )
+        secret = IncidentFactory(restricted=True, title=SECRET)
+        ActionItemFactory(
+            team=team, incident=secret, due_on=last_day - timedelta(days=30), title="Rotate keys"
+        )
+    with time_machine.travel(start + timedelta(days=1), tick=False):
+        ActionItemFactory(team=team)  # opened this week
     ActionItemFactory(team=team, status="done", closed_at=start + timedelta(days=2))
-    late = ActionItemFactory(team=team, due_on=last_day - timedelta(days=3))
-    flagged = ActionItemFactory(team=team, due_on=last_day - timedelta(days=20), title="Add alert")
-    reminded = ActionItemFactory(team=team, due_on=last_day - timedelta(days=2), title="Reminded")
-    ReminderSent.objects.create(action_item=reminded, kind="flagged", period="x")
-    ReminderSent.objects.update(created_at=start + timedelta(days=2))
-    secret = IncidentFactory(restricted=True, title=SECRET)
-    hidden = ActionItemFactory(
-        team=team, incident=secret, due_on=last_day - timedelta(days=30), title="Rotate keys"
-    )
-    ActionItem.objects.filter(pk__in=[late.pk, flagged.pk, reminded.pk, hidden.pk]).update(
-        created_at=start - timedelta(days=30)
-    )
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        ReminderSent.objects.create(action_item=reminded, kind="flagged", period="x")
 
-    a = sel.actions_section(sel.all_staff_reader(), start, end)
+    a = weekly_followup.actions_section(Incident.objects.visible_to_all_staff(), start, end)
 
     row = a["by_team"][0]
     assert row["team"] == "Payments"
@@ -175,18 +180,20 @@ def test_experiments_running_in_the_week_are_shown_with_their_verdict(bounds):
     ExperimentFactory(
         name="Long gone", started_on=monday - timedelta(days=90), ended_on=monday - timedelta(1)
     )
-    names = [e["name"] for e in sel.experiments_section(monday)["experiments"]]
+    names = [e["name"] for e in weekly_followup.experiments_section(monday)["experiments"]]
     assert names == ["Now", "Over"]
 
 
 def test_the_same_week_last_year_lists_incidents_and_whether_actions_stay_closed():
-    _, start, _ = sel.week_bounds("2025-W10")
+    _, start, _ = weekly.week_bounds("2025-W10")
     old = IncidentFactory(started_at=start + timedelta(days=2), title="Old outage")
     ActionItemFactory(incident=old, status="done")
     ActionItemFactory(incident=old, status="open")  # reopened since
     IncidentFactory(started_at=start + timedelta(days=3), restricted=True, title=SECRET)
 
-    years = sel.past_years_section(sel.all_staff_reader(), sel.week_bounds(WEEK)[0])["years"]
+    years = weekly_followup.past_years_section(
+        Incident.objects.visible_to_all_staff(), weekly.week_bounds(WEEK)[0]
+    )["years"]
 
     assert years[0]["iso_week"] == "2025-W10"
     assert years[0]["count"] == 2
@@ -215,11 +222,6 @@ def test_building_a_week_twice_gives_one_review_and_keeps_the_first_snapshot(sta
 
 
 def test_a_week_that_has_not_ended_cannot_be_built():
-    from django.utils import timezone
-
-    from postmortems.reviews_metrics import iso_week_of
-    from postmortems.services.errors import ServiceError
-
     with pytest.raises(ServiceError, match="not ended"):
         svc.build_weekly_review(week=iso_week_of(timezone.localdate()))
     with pytest.raises(ServiceError, match="ISO week"):
@@ -250,8 +252,6 @@ def test_publishing_mails_all_staff_once_after_commit(django_capture_on_commit_c
 
 
 def test_the_beat_task_builds_last_week_and_is_safe_to_repeat():
-    from postmortems.tasks.reviews import build_weekly_review_task
-
     assert build_weekly_review_task(WEEK).endswith("built")
     assert build_weekly_review_task(WEEK).endswith("already built")
     assert WeeklyReview.objects.count() == 1
@@ -275,10 +275,10 @@ def test_restricted_incidents_are_counted_but_never_identified(
     IncidentFactory(started_at=start + timedelta(days=1), title="Search slow")
     deploy = DeployFactory(service=secret_service, finished_at=start + timedelta(days=1))
     _verdict(restricted, deploy)
-    hidden = ActionItemFactory(
-        incident=restricted, title="Rotate vault keys", due_on=start.date() - timedelta(days=30)
-    )
-    ActionItem.objects.filter(pk=hidden.pk).update(created_at=start - timedelta(days=40))
+    with time_machine.travel(start - timedelta(days=40), tick=False):
+        ActionItemFactory(
+            incident=restricted, title="Rotate vault keys", due_on=start.date() - timedelta(days=30)
+        )
 
     with django_capture_on_commit_callbacks(execute=False):
         review, _ = svc.build_weekly_review(week=WEEK)

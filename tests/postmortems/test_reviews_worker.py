@@ -6,11 +6,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from postmortems.config.celery import app
 from postmortems.models import WeeklyReview
-from postmortems.selectors.reviews import week_bounds
+from postmortems.selectors.weekly import week_bounds
 from postmortems.tasks.reviews import build_weekly_review_task
 from tests.factories import IncidentFactory
 
@@ -27,8 +28,6 @@ def _wait_for(condition, timeout=20.0):
 
 
 def test_a_real_worker_builds_the_week_once_and_mails_it():
-    from celery.contrib.testing.worker import start_worker
-
     _, start, _ = week_bounds("2026-W10")
     IncidentFactory(started_at=start + timedelta(days=1), title="Queue backlog")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
