@@ -205,14 +205,28 @@ def update_why(*, node: WhyNode, expected_version: int | None, by: User, **chang
     return _conditional_update(node=node, expected_version=expected_version, by=by, **values)
 
 
+REASON_REQUIRED = {
+    "accepted_risk_reason": RISK_REASON_REQUIRED,
+    "stop_reason": STOP_REASON_REQUIRED,
+}
+
+
+def _set_reason(
+    field: str, *, node: WhyNode, reason: str, expected_version: int | None, by: User
+) -> WhyNode:
+    reason = _text(reason, field)
+    if not reason:
+        raise ServiceError({field: [REASON_REQUIRED[field]]})
+    return _conditional_update(
+        node=node, expected_version=expected_version, by=by, **{field: reason}
+    )
+
+
 @transaction.atomic
 def accept_risk(*, node: WhyNode, reason: str, expected_version: int | None, by: User) -> WhyNode:
     """End a node without a corrective action, on the record, with a reason."""
-    reason = _text(reason, "accepted_risk_reason")
-    if not reason:
-        raise ServiceError({"accepted_risk_reason": [RISK_REASON_REQUIRED]})
-    return _conditional_update(
-        node=node, expected_version=expected_version, by=by, accepted_risk_reason=reason
+    return _set_reason(
+        "accepted_risk_reason", node=node, reason=reason, expected_version=expected_version, by=by
     )
 
 
@@ -221,11 +235,8 @@ def set_stop_reason(
     *, node: WhyNode, reason: str, expected_version: int | None, by: User
 ) -> WhyNode:
     """End a branch before the required depth, with a reason (e.g. "outside our control")."""
-    reason = _text(reason, "stop_reason")
-    if not reason:
-        raise ServiceError({"stop_reason": [STOP_REASON_REQUIRED]})
-    return _conditional_update(
-        node=node, expected_version=expected_version, by=by, stop_reason=reason
+    return _set_reason(
+        "stop_reason", node=node, reason=reason, expected_version=expected_version, by=by
     )
 
 
