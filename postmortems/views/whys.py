@@ -184,10 +184,6 @@ def _save_level(
     parent = None
     if node is None and data.get("parent"):
         parent = get_why_node_for(request.user, data["parent"], incident=incident)
-    if node is not None and data.get("version") is None and not isinstance(form, LevelForm):
-        # Like the API's 428: a form that does not say which version it edits could
-        # overwrite anything; show the current text beside the person's own.
-        return _stale(request, incident, form, svc.VersionMissing(node))
     result, ok = run_service(
         request,
         _keep_stale(
@@ -249,7 +245,12 @@ def whys_add(request: HttpRequest, pk: int) -> HttpResponse:
 def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
     node = get_why_node_for(request.user, node_id, incident=incident)
-    return _save_level(request, incident, WhyForm(request.POST), node)
+    form = WhyForm(request.POST)
+    if form.is_valid() and form.cleaned_data.get("version") is None:
+        # Like the API's 428: a form that does not say which version it edits could
+        # overwrite anything; show the current text beside the person's own.
+        return _stale(request, incident, form, svc.VersionMissing(node))
+    return _save_level(request, incident, form, node)
 
 
 @require_POST
