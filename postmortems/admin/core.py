@@ -14,6 +14,7 @@ from ..models import (
     WhyNode,
 )
 from ..selectors.actions import visible_action_items
+from ..selectors.whys import visible_why_nodes
 
 
 class NoDeleteMixin:
@@ -111,9 +112,16 @@ class SuspectVerdictAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, Simple
 
 
 @admin.register(WhyNode)
-class WhyNodeAdmin(VisibleOnlyMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
+class WhyNodeAdmin(_VisibleHistoryMixin, ReadOnlyMixin, NoDeleteMixin, SimpleHistoryAdmin):
     list_display = ["incident", "level", "answer", "category", "version", "is_deleted"]
     raw_id_fields = ["incident", "parent"]
+
+    def get_queryset(self, request):
+        # The why-node accessor's rule (selectors/whys.py); deleted causes are listed here too.
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk__in=visible_why_nodes(request.user).values("pk"))
 
 
 @admin.register(ActionItem)

@@ -206,18 +206,10 @@ class ActionItemListCreate(generics.ListCreateAPIView):
         )  # "" is a value, not "absent"
         params.is_valid(raise_exception=True)
         p = params.validated_data
-        team = Team.objects.filter(slug=p["team"]).first() if p.get("team") else None
-        owner = (
-            User.objects.filter(username=p["owner"], is_active=True).first()
-            if p.get("owner")
-            else None
-        )
-        if (p.get("team") and team is None) or (p.get("owner") and owner is None):
-            return ActionItem.objects.none()
         filters = ActionFilters(
             scope="mine" if p.get("mine") else "all",
-            team=team,
-            owner=owner,
+            team_slug=p.get("team") or "",
+            owner_username=p.get("owner") or "",
             status=p.get("status") or "any",
             type=p.get("type") or "",
             incident=p.get("incident"),

@@ -7,7 +7,8 @@ changed the node). Versions are per node, so adding causes side by side never co
 
 from __future__ import annotations
 
-from django.urls import path
+from django.http import Http404
+from django.urls import path, reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -197,7 +198,7 @@ def _tree_data(incident) -> dict:
 
 def _item(node: WhyNode) -> sel.TreeNode:
     """A node with its live actions, as the tree shows it (children are not needed here)."""
-    actions = node.action_items.filter(is_deleted=False).select_related("owner").order_by("id")
+    actions = node.action_items.alive().select_related("owner").order_by("id")
     return sel.TreeNode(node=node, actions=list(actions))
 
 
@@ -271,10 +272,9 @@ class IncidentWhys(generics.GenericAPIView):
         v = data.validated_data
         parent = None
         if v.get("parent"):
-            parent = WhyNode.objects.filter(
-                pk=v["parent"], incident=incident, is_deleted=False
-            ).first()
-            if parent is None:
+            try:
+                parent = get_why_node_for(request.user, v["parent"], incident=incident)
+            except Http404:  # a field of the body, not the URL: 400
                 return Response(
                     {"parent": ["No such cause in this incident."]},
                     status=status.HTTP_400_BAD_REQUEST,
@@ -290,7 +290,7 @@ class IncidentWhys(generics.GenericAPIView):
         )
         node.incident = incident
         response = _node_response(request, node, status.HTTP_201_CREATED)
-        response["Location"] = f"/api/whys/{node.pk}/"
+        response["Location"] = reverse("api-why-detail", args=[node.pk])
         return response
 
 

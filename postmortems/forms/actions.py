@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.http import Http404
 
 from metrics_link.models import Team
 
-from ..models import ActionItem
+from ..models import ActionItem, Incident
+from ..selectors.incidents import get_incident_for
 from .fields import PersonChoiceField, active_people
+
+NO_SUCH_INCIDENT = "There is no incident with this number you can see."
 
 
 class DateInput(forms.DateInput):
@@ -37,7 +43,7 @@ SORT_CHOICES = [
 
 class ActionFilterForm(forms.Form):
     scope = forms.ChoiceField(choices=SCOPES, required=False, widget=forms.HiddenInput)
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(required=False, max_length=200, label="Search")
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"),
         to_field_name="slug",
@@ -53,7 +59,7 @@ class ActionFilterForm(forms.Form):
     overdue = forms.BooleanField(required=False, label="Overdue only")
     due_from = forms.DateField(required=False, widget=DateInput, label="Due from")
     due_to = forms.DateField(required=False, widget=DateInput, label="Due to")
-    bucket = forms.CharField(required=False, widget=forms.HiddenInput)
+    bucket = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
 
 
@@ -92,6 +98,19 @@ class ActionItemForm(forms.Form):
     ticket_url = forms.URLField(required=False, label="Ticket link", assume_scheme="https")
     incident = forms.IntegerField(required=False, min_value=1, label="Incident # (optional)")
 
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user  # whose eyes the incident number is read with
+
+    def clean_incident(self) -> Incident | None:
+        number = self.cleaned_data.get("incident")
+        if not number:
+            return None
+        try:
+            return get_incident_for(self.user, number)
+        except Http404:  # one the user cannot see: the same answer as a missing one
+            raise forms.ValidationError(NO_SUCH_INCIDENT) from None
+
 
 class CompleteForm(forms.Form):
     verification_note = forms.CharField(
@@ -116,3 +135,16 @@ class ReassignForm(forms.Form):
     owner = PersonChoiceField(
         queryset=active_people(), label="New owner", empty_label="Choose a person…"
     )
+
+
+class ItemIdsField(forms.Field):
+    """The ticked rows of the tracker (`items`, repeated): their ids; anything else is dropped."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        return [int(v) for v in value or [] if str(v).isdecimal()]
+
+
+class BulkReassignForm(ReassignForm):
+    items = ItemIdsField(error_messages={"required": "Select at least one item to reassign."})

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from ..models import ActionItem, WhyNode
 from .fields import PersonChoiceField, active_people
+
+MAX_TEXT = 5000
+STEPS = ("deeper", "branch", "save")  # the session's buttons: Why?, Another cause, Save
 
 
 class CategoryRadio(forms.RadioSelect):
@@ -15,9 +20,9 @@ class CategoryRadio(forms.RadioSelect):
 class WhyForm(forms.Form):
     """One prompt: the question (editable), a large answer box and the category."""
 
-    question = forms.CharField(required=False, max_length=5000)
+    question = forms.CharField(required=False, max_length=MAX_TEXT)
     answer = forms.CharField(
-        max_length=5000,
+        max_length=MAX_TEXT,
         widget=forms.Textarea(
             attrs={
                 "rows": 4,
@@ -40,9 +45,18 @@ class WhyForm(forms.Form):
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The button pressed, else the page's default for this level; anything else: "deeper".
+    step = forms.CharField(required=False, widget=forms.HiddenInput)
+    default_step = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_evidence(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["evidence"].splitlines() if line.strip()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        step = data.get("step") or data.get("default_step") or "deeper"
+        data["step"] = step if step in STEPS else "deeper"
+        return data
 
 
 class CorrectiveActionForm(forms.Form):
@@ -64,7 +78,7 @@ class CorrectiveActionForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label="Reason"
+        max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}), label="Reason"
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -92,3 +106,13 @@ class LevelForm(WhyForm):
 
     def clean_action_type(self) -> str:
         return self.cleaned_data.get("action_type") or ActionItem.Type.PREVENT
+
+
+class HintsForm(forms.Form):
+    """The text being typed, for the live blameless hints: the answer box (or any `text`)."""
+
+    answer = forms.CharField(required=False, max_length=MAX_TEXT, strip=False)
+    text = forms.CharField(required=False, max_length=MAX_TEXT, strip=False)
+
+    def text_to_check(self) -> str:
+        return self.cleaned_data.get("answer") or self.cleaned_data.get("text") or ""

@@ -8,10 +8,13 @@ Every page, API view, CSV export, email and calendar feed that shows action item
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -20,7 +23,7 @@ from metrics_link.links import absolute_url
 from metrics_link.models import Team
 
 from ..display import display_name
-from ..models import ActionItem, Incident
+from ..models import ActionItem, Incident, ReminderSent
 
 OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 
@@ -28,14 +31,14 @@ OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 # --- visibility ------------------------------------------------------------------------------
 
 
-def visible_action_items(user) -> QuerySet[ActionItem]:
+def visible_action_items(user: User | AnonymousUser) -> QuerySet[ActionItem]:
     """Items `user` may see (ARCHITECTURE, "Visibility"); built on Incident.objects.visible_to.
 
     No incident, or an incident the user can see: yes. A restricted incident the user cannot see:
     only the item's owner and its team's manager (who then see it without the incident's details).
     Soft-deleted items: nobody.
     """
-    qs = ActionItem.objects.filter(is_deleted=False)
+    qs = ActionItem.objects.alive()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_superuser:
@@ -48,7 +51,9 @@ def visible_action_items(user) -> QuerySet[ActionItem]:
     )
 
 
-def with_incident_visibility(qs: QuerySet[ActionItem], user) -> QuerySet[ActionItem]:
+def with_incident_visibility(
+    qs: QuerySet[ActionItem], user: User | AnonymousUser
+) -> QuerySet[ActionItem]:
     """Annotate `incident_visible`: may this reader see the item's incident (title, services,
     people, why node)? Templates, serializers, emails and feeds show incident details only if so."""
     return qs.annotate(
@@ -58,17 +63,17 @@ def with_incident_visibility(qs: QuerySet[ActionItem], user) -> QuerySet[ActionI
     )
 
 
-def incident_visible_to(item: ActionItem, user) -> bool:
+def incident_visible_to(item: ActionItem, user: User | AnonymousUser) -> bool:
     """The same answer for one item already loaded (e.g. an email's recipient)."""
     if item.incident_id is None:
         return False
     return Incident.objects.visible_to(user).filter(pk=item.incident_id).exists()
 
 
-def get_action_item_for(user, pk) -> ActionItem:
+def get_action_item_for(user: User | AnonymousUser, pk: int | str) -> ActionItem:
     """The item if `user` may see it (annotated with `incident_visible`), else Http404."""
     try:
-        pk = int(pk)
+        number = int(pk)
     except (TypeError, ValueError):
         raise Http404("No such action item.") from None
     qs = with_incident_visibility(visible_action_items(user), user)
@@ -76,7 +81,7 @@ def get_action_item_for(user, pk) -> ActionItem:
         qs.select_related(
             "owner", "team__manager", "incident", "why_node", "closed_by", "created_by"
         )
-        .filter(pk=pk)
+        .filter(pk=number)
         .first()
     )
     if item is None:
@@ -125,7 +130,7 @@ def _bucket_q(bucket: str, today: date) -> Q:
 class ActionFilters:
     scope: str = "mine"  # mine | teams | all
     team: Team | None = None
-    owner: object | None = None
+    owner: User | None = None
     status: str = "open"  # open | closed | any | one status value
     type: str = ""
     incident: int | None = None
@@ -135,9 +140,14 @@ class ActionFilters:
     bucket: str = ""
     text: str = ""
     sort: str = "due"
+    # By name, as the API takes them: an unknown team or an inactive owner matches nothing.
+    team_slug: str = ""
+    owner_username: str = ""
 
 
-def action_item_list(user, filters: ActionFilters, *, today: date | None = None):
+def action_item_list(
+    user: User, filters: ActionFilters, *, today: date | None = None
+) -> tuple[QuerySet[ActionItem], QuerySet[ActionItem]]:
     """The filtered list (without the aging bucket) and the same list narrowed to the bucket."""
     today = today or timezone.localdate()
     qs = visible_action_items(user)
@@ -149,6 +159,10 @@ def action_item_list(user, filters: ActionFilters, *, today: date | None = None)
         qs = qs.filter(team=filters.team)
     if filters.owner is not None:
         qs = qs.filter(owner=filters.owner)
+    if filters.team_slug:
+        qs = qs.filter(team__slug=filters.team_slug)
+    if filters.owner_username:
+        qs = qs.filter(owner__username=filters.owner_username, owner__is_active=True)
     if filters.status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif filters.status == "closed":
@@ -179,7 +193,7 @@ def action_item_list(user, filters: ActionFilters, *, today: date | None = None)
     return base, qs
 
 
-def aging_buckets(base: QuerySet[ActionItem], *, today: date | None = None) -> list[dict]:
+def aging_buckets(base: QuerySet[ActionItem], *, today: date | None = None) -> list[dict[str, Any]]:
     """Counts of the current filter's open items per aging bucket, in one query."""
     today = today or timezone.localdate()
     counts = base.order_by().aggregate(
@@ -214,14 +228,14 @@ CSV_HEADER = [
 ]
 
 
-def csv_rows(items, *, today: date | None = None):
+def csv_rows(items: Iterable[ActionItem], *, today: date | None = None) -> Iterator[list[Any]]:
     """Rows of the CSV export. The incident column names the incident only if the reader may
     see it (`incident_visible`); otherwise it says "restricted incident"."""
     yield CSV_HEADER
     for item in items:
         if item.incident_id is None:
             incident = ""
-        elif item.incident_visible:
+        elif item.incident is not None and getattr(item, "incident_visible", False):
             incident = f"#{item.incident_id} {item.incident.title}"
         else:
             incident = "restricted incident"
@@ -246,7 +260,7 @@ def csv_rows(items, *, today: date | None = None):
         ]
 
 
-def item_history(item: ActionItem) -> list[dict]:
+def item_history(item: ActionItem) -> list[dict[str, Any]]:
     records = list(item.history.select_related("history_user").order_by("-history_date")[:200])
     changes = []
     for record in records:
@@ -259,7 +273,7 @@ def item_history(item: ActionItem) -> list[dict]:
 # --- incident page section, home panel -------------------------------------------------------
 
 
-def actions_section(incident, user) -> dict | None:
+def actions_section(incident: Incident, user: User | AnonymousUser) -> dict[str, Any] | None:
     """Context of the incident page's section: its items and a progress summary."""
     items = list(
         with_incident_visibility(visible_action_items(user).filter(incident=incident), user)
@@ -271,7 +285,7 @@ def actions_section(incident, user) -> dict | None:
     wont = sum(1 for i in items if i.status == ActionItem.Status.WONT_DO)
     today = timezone.localdate()
     for item in items:
-        item.days_overdue = days_overdue(item, today)
+        item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
     estimated = sum((i.estimated_hours or Decimal(0)) for i in items)
     estimated_done = sum(
         (i.estimated_hours or Decimal(0)) for i in items if i.status == ActionItem.Status.DONE
@@ -283,7 +297,7 @@ def actions_section(incident, user) -> dict | None:
         "done": done,
         "wont_do": wont,
         "open": total - done - wont,
-        "overdue": sum(1 for i in items if i.days_overdue),
+        "overdue": sum(1 for i in items if days_overdue(i, today)),
         "percent": round(100 * done / (total - wont)) if total - wont else 0,
         "estimated_hours": estimated,
         "estimated_done_hours": estimated_done,
@@ -291,7 +305,7 @@ def actions_section(incident, user) -> dict | None:
     }
 
 
-def my_open_items(user, limit: int | None = None) -> QuerySet[ActionItem]:
+def my_open_items(user: User, limit: int | None = None) -> QuerySet[ActionItem]:
     qs = (
         with_incident_visibility(
             visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES), user
@@ -302,14 +316,14 @@ def my_open_items(user, limit: int | None = None) -> QuerySet[ActionItem]:
     return qs[:limit] if limit else qs
 
 
-def my_actions_panel(user) -> dict | None:
+def my_actions_panel(user: User | AnonymousUser) -> dict[str, Any] | None:
     """Home page panel: my open items, due soonest first, overdue marked."""
-    if not user.is_authenticated:
+    if not isinstance(user, User):  # signed out
         return None
     items = list(my_open_items(user, limit=8))
     today = timezone.localdate()
     for item in items:
-        item.days_overdue = days_overdue(item, today)
+        item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
     total = visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES).count()
     return {
         "template": "postmortems/actions/_home_panel.html",
@@ -324,11 +338,32 @@ def my_actions_panel(user) -> dict | None:
 # --- manager dashboard -----------------------------------------------------------------------
 
 
+def managed_teams(user: User) -> list[Team]:
+    """The teams `user` manages (the tracker's bulk reassign acts on their items)."""
+    return list(Team.objects.filter(manager=user).order_by("name"))
+
+
+def home_team(user: User) -> Team | None:
+    """The team whose dashboard "Teams" opens: the first the user manages, else the first they
+    belong to, else the first team."""
+    return (
+        Team.objects.filter(manager=user).order_by("name").first()
+        or Team.objects.filter(members=user).order_by("name").first()
+        or Team.objects.order_by("name").first()
+    )
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 12) -> dict:
+def team_dashboard(
+    team: Team,
+    user: User | AnonymousUser,
+    *,
+    today: date | None = None,
+    weeks: int = 12,
+) -> dict[str, Any]:
     """Numbers for the manager view. Aggregates count every item of the team (numbers only, as
     ARCHITECTURE allows for restricted incidents); the overdue list goes through the accessor.
 
@@ -340,7 +375,8 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
     first_week = _week_start(today) - timedelta(weeks=weeks - 1)
     horizon = datetime.combine(first_week - timedelta(days=180), time.min, tzinfo=tz)
     rows = list(
-        ActionItem.objects.filter(team=team, is_deleted=False)
+        ActionItem.objects.alive()
+        .filter(team=team)
         .filter(
             Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon)
         )
@@ -388,8 +424,8 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
         .order_by("due_on", "id")
     )
     for item in overdue:
-        item.days_overdue = days_overdue(item, today)
-        item.age_days = (now - item.created_at).days
+        item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
+        item.age_days = (now - item.created_at).days  # type: ignore[attr-defined]
     by_owner: dict[str, int] = {}
     for item in overdue:
         name = display_name(item.owner, "—")
@@ -409,11 +445,9 @@ def team_dashboard(team: Team, user, *, today: date | None = None, weeks: int = 
     }
 
 
-def flagged_for_review(user) -> QuerySet[ActionItem]:
+def flagged_for_review(user: User | AnonymousUser) -> QuerySet[ActionItem]:
     """Open items overdue 14+ days that the scan flagged (a `flagged` ReminderSent for their
     current due date): what the weekly business review lists. Through the accessor."""
-    from ..models import ReminderSent
-
     flagged = ReminderSent.objects.filter(
         action_item=OuterRef("pk"), kind=ReminderSent.Kind.FLAGGED
     )
@@ -426,10 +460,11 @@ def flagged_for_review(user) -> QuerySet[ActionItem]:
     )
 
 
-def incident_progress(incident_ids) -> dict[int, dict]:
+def incident_progress(incident_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Counts per incident (numbers only), for lists that show progress badges."""
     rows = (
-        ActionItem.objects.filter(incident_id__in=incident_ids, is_deleted=False)
+        ActionItem.objects.alive()
+        .filter(incident_id__in=incident_ids)
         .values("incident_id")
         .annotate(
             total=Count("pk"),

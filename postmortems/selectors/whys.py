@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch
 from django.http import Http404
 
 from ..models import ActionItem, Incident, WhyNode
+from ..models.soft_delete import SoftDeleteQuerySet
 from .people import blameless_people  # noqa: F401  (the pages' hints use it from here)
 
 SNIPPET = 70
@@ -107,7 +110,7 @@ class WhyTree:
     def nodes(self) -> list[TreeNode]:
         out: list[TreeNode] = []
 
-        def walk(items):
+        def walk(items: list[TreeNode]) -> None:
             for item in items:
                 out.append(item)
                 walk(item.children)
@@ -128,7 +131,7 @@ class WhyTree:
         """Every root-to-leaf path (a leaf = a node without live children)."""
         paths: list[list[TreeNode]] = []
 
-        def walk(item: TreeNode, path: list[TreeNode]):
+        def walk(item: TreeNode, path: list[TreeNode]) -> None:
             path = [*path, item]
             if item.is_leaf:
                 paths.append(path)
@@ -148,11 +151,11 @@ def load_tree(incident: Incident) -> WhyTree:
     """The live (not deleted) nodes of an incident as a tree: two queries whatever its size."""
     actions = Prefetch(
         "action_items",
-        queryset=ActionItem.objects.filter(is_deleted=False).select_related("owner").order_by("id"),
-        to_attr="live_actions",
+        queryset=ActionItem.objects.alive().select_related("owner").order_by("id"),
     )
     nodes = list(
-        WhyNode.objects.filter(incident=incident, is_deleted=False)
+        WhyNode.objects.alive()
+        .filter(incident=incident)
         .select_related("author", "updated_by")
         .prefetch_related(actions)
         .order_by("level", "id")
@@ -161,7 +164,7 @@ def load_tree(incident: Incident) -> WhyTree:
     roots: list[TreeNode] = []
     for node in nodes:
         node.incident = incident
-        item = TreeNode(node=node, actions=list(node.live_actions))
+        item = TreeNode(node=node, actions=list(node.action_items.all()))  # prefetched: live ones
         by_id[node.pk] = item
     for node in nodes:
         item = by_id[node.pk]
@@ -291,7 +294,7 @@ def gaps_of(tree: WhyTree) -> list[str]:
     return gaps
 
 
-def whys_section(incident, user) -> dict | None:
+def whys_section(incident: Incident, user: User | AnonymousUser) -> dict[str, Any] | None:
     """Context of the incident page's section: a compact progress card."""
     tree = load_tree(incident)
     branches = branch_progress(tree)
@@ -315,17 +318,23 @@ def _main_chain(tree: WhyTree) -> list[TreeNode]:
     return max(paths, key=len) if paths else []
 
 
-def get_why_node_for(user, node_id) -> WhyNode:
-    """The live node if its incident is visible to `user`; else 404 (the same as a missing one).
+def visible_why_nodes(user: User | AnonymousUser) -> SoftDeleteQuerySet[WhyNode]:
+    """Causes of the incidents `user` may see, deleted ones included (the admin lists those):
+    the visibility rule itself (`Incident.objects.visible_to`) as a subquery."""
+    return WhyNode.objects.filter(incident__in=Incident.objects.visible_to(user))
 
-    One query: the visibility rule itself (`Incident.objects.visible_to`) as a subquery."""
-    node = (
-        WhyNode.objects.filter(
-            pk=node_id, is_deleted=False, incident__in=Incident.objects.visible_to(user)
-        )
-        .select_related("incident", "author", "updated_by")
-        .first()
-    )
+
+def get_why_node_for(
+    user: User | AnonymousUser, node_id: int, *, incident: Incident | None = None
+) -> WhyNode:
+    """THE accessor: the live node if its incident is visible to `user` (and is `incident` when
+    given, e.g. a page's own incident); else 404, the same as a missing one. One query."""
+    nodes = visible_why_nodes(user).alive()
+    if incident is not None:
+        nodes = nodes.filter(incident=incident)
+    node = nodes.select_related("incident", "author", "updated_by").filter(pk=node_id).first()
     if node is None:
         raise Http404("No such cause.")
+    if incident is not None:
+        node.incident = incident  # the caller's copy (already read, with its annotations)
     return node

@@ -3,9 +3,12 @@ retrospectives and the tracker itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +16,7 @@ from metrics_link.models import Team
 
 from .. import permissions as perms
 from ..display import display_name
-from ..models import ActionItem, Incident, TimelineEntry, WhyNode
+from ..models import ActionItem, Incident, Retrospective, TimelineEntry, WhyNode
 from .errors import ServiceError
 from .incidents import add_timeline_entry
 
@@ -27,14 +30,14 @@ MAX_TITLE = 200
 TITLE_TOO_LONG = f"Keep the title under {MAX_TITLE} characters."
 
 
-def default_team(*, incident: Incident | None, owner) -> Team | None:
+def default_team(*, incident: Incident | None, owner: User | None) -> Team | None:
     """The team of the incident's first service, else the owner's first team (ARCHITECTURE)."""
     if incident is not None:
         first = incident.services.order_by("slug").select_related("team").first()
         if first and first.team_id:
             return first.team
     if owner is not None:
-        return owner.teams.order_by("name").first()
+        return Team.objects.filter(members=owner).order_by("name").first()
     return None
 
 
@@ -42,8 +45,8 @@ def default_team(*, incident: Incident | None, owner) -> Team | None:
 def create_action_item(
     *,
     title: str,
-    created_by,
-    owner=None,
+    created_by: User,
+    owner: User | None = None,
     team: Team | None = None,
     incident: Incident | None = None,
     why_node: WhyNode | None = None,
@@ -55,7 +58,7 @@ def create_action_item(
     ticket_url: str = "",
     allow_past_due: bool = False,
     at: datetime | None = None,
-    retrospective=None,
+    retrospective: Retrospective | None = None,
 ) -> ActionItem:
     """Create an open action item. The team defaults as ARCHITECTURE says; it is required."""
     errors: dict[str, list[str]] = {}
@@ -79,7 +82,7 @@ def create_action_item(
         errors["priority"] = ["Choose a priority from p1 to p4."]
     if type not in ActionItem.Type.values:
         errors["type"] = ["Choose a type: prevent, detect, mitigate or process."]
-    if errors:
+    if errors or team is None:
         raise ServiceError(errors)
     item = ActionItem.objects.create(
         title=title,
@@ -142,7 +145,7 @@ def _status_label(status: str) -> str:
     return str(ActionItem.Status(status).label).lower()
 
 
-def _locked(item: ActionItem, by=None, *, check: bool = True) -> ActionItem:
+def _locked(item: ActionItem, by: User | None = None, *, check: bool = True) -> ActionItem:
     """Re-read the row under a lock: two people clicking at once serialise here, and the rule
     checks below see the committed status, not the one the page was rendered with. Then ask
     who may change it (postmortems.permissions)."""
@@ -158,19 +161,15 @@ def _locked(item: ActionItem, by=None, *, check: bool = True) -> ActionItem:
     return fresh
 
 
-def _save(item: ActionItem, *, by, reason: str, fields: list[str]) -> ActionItem:
-    item._history_user = by  # who, on every change (simple-history)
-    item._change_reason = reason
+def _save(item: ActionItem, *, by: User, reason: str, fields: list[str]) -> ActionItem:
+    item._history_user = by  # type: ignore[attr-defined]  # who, on every change (simple-history)
+    item._change_reason = reason  # type: ignore[attr-defined]
     item.save(update_fields=[*fields, "updated_at"])
     return item
 
 
-def _by_name(user) -> str:
-    return display_name(user)
-
-
 @transaction.atomic
-def start_action_item(*, item: ActionItem, by) -> ActionItem:
+def start_action_item(*, item: ActionItem, by: User) -> ActionItem:
     """open → in_progress."""
     item = _locked(item, by)
     if item.status != ActionItem.Status.OPEN:
@@ -181,19 +180,21 @@ def start_action_item(*, item: ActionItem, by) -> ActionItem:
     return _save(item, by=by, reason="Started", fields=["status"])
 
 
-def _close(item: ActionItem, *, by, status: str, reason: str, fields: list[str]) -> ActionItem:
+def _close(
+    item: ActionItem, *, by: User, status: str, reason: str, fields: list[str]
+) -> ActionItem:
     item.status = status
     item.closed_at = timezone.now()
     item.closed_by = by
     _save(item, by=by, reason=reason, fields=["status", "closed_at", "closed_by", *fields])
-    if item.incident_id:
+    if item.incident is not None:  # read with the item (_locked)
         verb = "done" if status == ActionItem.Status.DONE else "closed as won't do"
         detail = item.verification_note if status == ActionItem.Status.DONE else item.wont_do_reason
         add_timeline_entry(
             incident=item.incident,
             kind=TimelineEntry.Kind.ACTION,
             author=by,
-            body=f"Action item {verb} by {_by_name(by)}: **{item.title}**. {detail}".strip(),
+            body=f"Action item {verb} by {display_name(by)}: **{item.title}**. {detail}".strip(),
             source=TimelineEntry.Source.MACHINE,
         )
     return item
@@ -201,7 +202,11 @@ def _close(item: ActionItem, *, by, status: str, reason: str, fields: list[str])
 
 @transaction.atomic
 def complete_action_item(
-    *, item: ActionItem, by, verification_note: str, actual_hours: Decimal | float | None = None
+    *,
+    item: ActionItem,
+    by: User,
+    verification_note: str,
+    actual_hours: Decimal | float | None = None,
 ) -> ActionItem:
     """open|in_progress → done. A verification note (how we know it works) is required."""
     item = _locked(item, by)
@@ -223,7 +228,7 @@ def complete_action_item(
 
 
 @transaction.atomic
-def wont_do_action_item(*, item: ActionItem, by, reason: str) -> ActionItem:
+def wont_do_action_item(*, item: ActionItem, by: User, reason: str) -> ActionItem:
     """open|in_progress → wont_do. A reason is required; closure rates do not count it."""
     item = _locked(item, by)
     if item.is_closed:
@@ -246,7 +251,7 @@ def wont_do_action_item(*, item: ActionItem, by, reason: str) -> ActionItem:
 
 
 @transaction.atomic
-def reopen_action_item(*, item: ActionItem, by) -> ActionItem:
+def reopen_action_item(*, item: ActionItem, by: User) -> ActionItem:
     """done|wont_do → open. The old note and reason stay in the history, not on the item."""
     item = _locked(item, by)
     if not item.is_closed:
@@ -264,19 +269,19 @@ def reopen_action_item(*, item: ActionItem, by) -> ActionItem:
         reason="Reopened",
         fields=["status", "closed_at", "closed_by", "verification_note", "wont_do_reason"],
     )
-    if item.incident_id:
+    if item.incident is not None:
         add_timeline_entry(
             incident=item.incident,
             kind=TimelineEntry.Kind.ACTION,
             author=by,
-            body=f"Action item reopened by {_by_name(by)}: **{item.title}**.",
+            body=f"Action item reopened by {display_name(by)}: **{item.title}**.",
             source=TimelineEntry.Source.MACHINE,
         )
     return item
 
 
 @transaction.atomic
-def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
+def update_action_item(*, item: ActionItem, by: User, changes: dict[str, Any]) -> ActionItem:
     """Edit the plain fields (not the status: transitions have their own services)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -318,13 +323,13 @@ def update_action_item(*, item: ActionItem, by, changes: dict) -> ActionItem:
     return _save(item, by=by, reason="Edited", fields=changed)
 
 
-def can_reassign(*, user, item: ActionItem) -> bool:
+def can_reassign(*, user: User, item: ActionItem) -> bool:
     """Bulk reassigning: managers their teams' items, superusers any (postmortems.permissions)."""
     return perms.can_bulk_reassign(user, item)
 
 
 @transaction.atomic
-def reassign_action_item(*, item: ActionItem, by, owner) -> ActionItem:
+def reassign_action_item(*, item: ActionItem, by: User, owner: User | None) -> ActionItem:
     """Give the item to someone else. The owner may hand over their own item; managers any
     item of their teams."""
     if owner is None:
@@ -339,23 +344,24 @@ def reassign_action_item(*, item: ActionItem, by, owner) -> ActionItem:
 
 
 @transaction.atomic
-def bulk_reassign_action_items(*, items, by, owner) -> int:
+def bulk_reassign_action_items(*, items: Iterable[ActionItem], by: User, owner: User | None) -> int:
     """Reassign several items at once, all or nothing: only a manager of every item's team."""
     if owner is None:
         raise ServiceError({"owner": [OWNER_REQUIRED]})
     if not owner.is_active:
         raise ServiceError({"owner": [OWNER_INACTIVE]})
-    items = list(
+    locked = list(
         ActionItem.objects.select_for_update()
-        .filter(pk__in=[i.pk for i in items], is_deleted=False)
+        .alive()
+        .filter(pk__in=[i.pk for i in items])
         .select_related("team")
         .order_by("pk")
     )
-    refused = [i for i in items if not perms.can_bulk_reassign(by, i)]
+    refused = [i for i in locked if not perms.can_bulk_reassign(by, i)]
     if refused:
         raise perms.NotAllowed(NOT_MANAGER.format(title=refused[0].title))
     changed = 0
-    for item in items:
+    for item in locked:
         if item.owner_id != owner.pk:
             item.owner = owner
             _save(item, by=by, reason=f"Reassigned to {owner.get_username()}", fields=["owner"])
@@ -364,7 +370,7 @@ def bulk_reassign_action_items(*, items, by, owner) -> int:
 
 
 @transaction.atomic
-def delete_action_item(*, item: ActionItem, by) -> ActionItem:
+def delete_action_item(*, item: ActionItem, by: User) -> ActionItem:
     """Soft delete: the row and its history stay; every list and count stops showing it."""
     item = _locked(item, by)
     item.is_deleted = True

@@ -17,9 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+
+from metrics_link.models import Team
 
 from .. import permissions as perms
 from ..display import display_name
@@ -58,7 +61,7 @@ class StaleVersion(ServiceError):
     def __init__(self, node: WhyNode):
         self.node = node
         self.current_version = node.version
-        self.changed_by = _who(node.updated_by or node.author)
+        self.changed_by = display_name(node.updated_by or node.author)
         when = timezone.localtime(node.updated_at).strftime("%H:%M:%S")
         super().__init__(STALE.format(who=self.changed_by, when=when), code="stale")
 
@@ -70,10 +73,6 @@ class VersionMissing(StaleVersion):
     def __init__(self, node: WhyNode):
         super().__init__(node)
         ServiceError.__init__(self, VERSION_REQUIRED, code="version_required")
-
-
-def _who(user) -> str:
-    return display_name(user)
 
 
 def _clean_category(category: str) -> str:
@@ -113,7 +112,7 @@ def _text(value: str, field: str) -> str:
 def add_why(
     *,
     incident: Incident,
-    author,
+    author: User,
     answer: str,
     category: str = "",
     parent: WhyNode | None = None,
@@ -129,7 +128,7 @@ def add_why(
     if parent is not None:
         if parent.incident_id != incident.pk:
             errors["parent"] = [PARENT_ELSEWHERE]
-        elif WhyNode.objects.filter(pk=parent.pk, is_deleted=True).exists():
+        elif WhyNode.objects.deleted().filter(pk=parent.pk).exists():
             errors["parent"] = [PARENT_DELETED]
     if errors:
         raise ServiceError(errors)
@@ -153,34 +152,40 @@ def add_why(
         author=author,
         updated_by=author,
     )
-    node._history_user = author
+    node._history_user = author  # type: ignore[attr-defined]  # simple-history's "who"
     node.save()
     return node
 
 
-def _conditional_update(*, node: WhyNode, expected_version: int, by, **values: Any) -> WhyNode:
+def _conditional_update(
+    *, node: WhyNode, expected_version: int | None, by: User, **values: Any
+) -> WhyNode:
     """Apply `values` only if the node is still at `expected_version` (see the module docstring)."""
     perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise ServiceError({"version": [VERSION_REQUIRED]}, code="version_required")
     now = timezone.now()
-    applied = WhyNode.objects.filter(pk=node.pk, version=expected_version, is_deleted=False).update(
-        **values, version=F("version") + 1, updated_by=by, updated_at=now
+    applied = (
+        WhyNode.objects.alive()
+        .filter(pk=node.pk, version=expected_version)
+        .update(**values, version=F("version") + 1, updated_by=by, updated_at=now)
     )
     fresh = WhyNode.objects.select_related("updated_by", "author").get(pk=node.pk)
     if not applied:
         if fresh.is_deleted:
-            raise ServiceError(NODE_DELETED.format(who=_who(fresh.updated_by)), code="deleted")
+            raise ServiceError(
+                NODE_DELETED.format(who=display_name(fresh.updated_by)), code="deleted"
+            )
         raise StaleVersion(fresh)
     # The UPDATE holds the row lock until commit: this save only records the history row
     # (django-simple-history listens to save()) with exactly the values just written.
-    fresh._history_user = by
+    fresh._history_user = by  # type: ignore[attr-defined]
     fresh.save(update_fields=["updated_at"])
     return fresh
 
 
 @transaction.atomic
-def update_why(*, node: WhyNode, expected_version: int, by, **changes: Any) -> WhyNode:
+def update_why(*, node: WhyNode, expected_version: int | None, by: User, **changes: Any) -> WhyNode:
     """Edit a cause (question, answer, category, evidence links, accepted risk, stop reason)."""
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -200,30 +205,45 @@ def update_why(*, node: WhyNode, expected_version: int, by, **changes: Any) -> W
     return _conditional_update(node=node, expected_version=expected_version, by=by, **values)
 
 
+REASON_REQUIRED = {
+    "accepted_risk_reason": RISK_REASON_REQUIRED,
+    "stop_reason": STOP_REASON_REQUIRED,
+}
+
+
+def _set_reason(
+    field: str, *, node: WhyNode, reason: str, expected_version: int | None, by: User
+) -> WhyNode:
+    reason = _text(reason, field)
+    if not reason:
+        raise ServiceError({field: [REASON_REQUIRED[field]]})
+    return _conditional_update(
+        node=node, expected_version=expected_version, by=by, **{field: reason}
+    )
+
+
 @transaction.atomic
-def accept_risk(*, node: WhyNode, reason: str, expected_version: int, by) -> WhyNode:
+def accept_risk(*, node: WhyNode, reason: str, expected_version: int | None, by: User) -> WhyNode:
     """End a node without a corrective action, on the record, with a reason."""
-    reason = _text(reason, "accepted_risk_reason")
-    if not reason:
-        raise ServiceError({"accepted_risk_reason": [RISK_REASON_REQUIRED]})
-    return _conditional_update(
-        node=node, expected_version=expected_version, by=by, accepted_risk_reason=reason
+    return _set_reason(
+        "accepted_risk_reason", node=node, reason=reason, expected_version=expected_version, by=by
     )
 
 
 @transaction.atomic
-def set_stop_reason(*, node: WhyNode, reason: str, expected_version: int, by) -> WhyNode:
+def set_stop_reason(
+    *, node: WhyNode, reason: str, expected_version: int | None, by: User
+) -> WhyNode:
     """End a branch before the required depth, with a reason (e.g. "outside our control")."""
-    reason = _text(reason, "stop_reason")
-    if not reason:
-        raise ServiceError({"stop_reason": [STOP_REASON_REQUIRED]})
-    return _conditional_update(
-        node=node, expected_version=expected_version, by=by, stop_reason=reason
+    return _set_reason(
+        "stop_reason", node=node, reason=reason, expected_version=expected_version, by=by
     )
 
 
 @transaction.atomic
-def add_evidence_link(*, node: WhyNode, url: str, expected_version: int, by) -> WhyNode:
+def add_evidence_link(
+    *, node: WhyNode, url: str, expected_version: int | None, by: User
+) -> WhyNode:
     links = _clean_links([*node.evidence_links, url])
     return _conditional_update(
         node=node, expected_version=expected_version, by=by, evidence_links=links
@@ -231,17 +251,17 @@ def add_evidence_link(*, node: WhyNode, url: str, expected_version: int, by) -> 
 
 
 @transaction.atomic
-def delete_why(*, node: WhyNode, expected_version: int, by) -> WhyNode:
+def delete_why(*, node: WhyNode, expected_version: int | None, by: User) -> WhyNode:
     """Soft delete a cause and the causes below it (they answered its question)."""
     node = _conditional_update(node=node, expected_version=expected_version, by=by, is_deleted=True)
     frontier = [node.pk]
     while frontier:
-        children = list(WhyNode.objects.filter(parent_id__in=frontier, is_deleted=False))
+        children = list(WhyNode.objects.alive().filter(parent_id__in=frontier))
         for child in children:
             child.is_deleted = True
             child.version += 1
             child.updated_by = by
-            child._history_user = by
+            child._history_user = by  # type: ignore[attr-defined]
             child.save(update_fields=["is_deleted", "version", "updated_by", "updated_at"])
         frontier = [c.pk for c in children]
     return node
@@ -251,22 +271,22 @@ def delete_why(*, node: WhyNode, expected_version: int, by) -> WhyNode:
 def add_corrective_action(
     *,
     node: WhyNode,
-    by,
+    by: User,
     title: str,
-    owner=None,
+    owner: User | None = None,
     due_on: date | None = None,
     type: str = ActionItem.Type.PREVENT,
     priority: str = ActionItem.Priority.P2,
     estimated_hours: Decimal | float | None = None,
     description: str = "",
-    team=None,
+    team: Team | None = None,
     ticket_url: str = "",
     allow_past_due: bool = False,
     at: datetime | None = None,
 ) -> ActionItem:
     """Commit to a corrective measure for this cause (an action item in the shared tracker)."""
     perms.require(perms.can_edit_why(by, node.incident), perms.incident_refusal(node.incident))
-    if node.is_deleted or WhyNode.objects.filter(pk=node.pk, is_deleted=True).exists():
+    if node.is_deleted or WhyNode.objects.deleted().filter(pk=node.pk).exists():
         raise ServiceError(PARENT_DELETED)
     return create_action_item(
         title=title,
@@ -319,7 +339,7 @@ def _check_version(node: WhyNode, expected_version: int) -> None:
         .get(pk=node.pk)
     )
     if fresh.is_deleted:
-        raise ServiceError(NODE_DELETED.format(who=_who(fresh.updated_by)), code="deleted")
+        raise ServiceError(NODE_DELETED.format(who=display_name(fresh.updated_by)), code="deleted")
     if fresh.version != expected_version:
         raise StaleVersion(fresh)
 
@@ -328,7 +348,7 @@ def _check_version(node: WhyNode, expected_version: int) -> None:
 def answer_why(
     *,
     incident: Incident,
-    by,
+    by: User,
     answer: str,
     category: str = "",
     node: WhyNode | None = None,

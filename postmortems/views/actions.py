@@ -4,14 +4,18 @@ bulk reassign, the manager view per team, and the iCal feed. Thin: selectors rea
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -23,7 +27,15 @@ from metrics_link.redirects import safe_next
 from .. import ical, permissions
 from ..csvsafe import safe_row
 from ..display import display_name
-from ..forms import ActionFilterForm, ActionItemForm, CompleteForm, ReassignForm, WontDoForm
+from ..forms.actions import (
+    ActionFilterForm,
+    ActionItemForm,
+    BulkReassignForm,
+    CompleteForm,
+    ReassignForm,
+    WontDoForm,
+)
+from ..models import ActionItem
 from ..selectors.actions import (
     ActionFilters,
     action_item_list,
@@ -31,15 +43,16 @@ from ..selectors.actions import (
     csv_rows,
     days_overdue,
     get_action_item_for,
+    home_team,
     item_history,
+    managed_teams,
     my_open_items,
     team_dashboard,
     visible_action_items,
 )
 from ..selectors.feeds import user_for_feed_token
-from ..selectors.incidents import get_incident_for
 from ..services import actions as action_services
-from .utils import apply_service_errors, error_text
+from .utils import run_service
 
 
 def _filters(request: HttpRequest) -> tuple[ActionFilterForm, ActionFilters]:
@@ -75,7 +88,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         item.days_overdue = days_overdue(item, today)
         item.age_days = (today - timezone.localdate(item.created_at)).days
         item.can_reassign = action_services.can_reassign(user=request.user, item=item)
-    managed = list(Team.objects.filter(manager=request.user).order_by("name"))
+    managed = managed_teams(request.user)
     context = {
         "nav": "actions",
         "form": form,
@@ -126,38 +139,30 @@ def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "postmortems/actions/detail.html", _item_context(request, item))
 
 
-def _incident_for_form(request, number):
-    if not number:
-        return None
-    return get_incident_for(request.user, number)
-
-
 def action_create(request: HttpRequest) -> HttpResponse:
     initial = {"owner": request.user.pk, "incident": request.GET.get("incident")}
-    form = ActionItemForm(request.POST or None, initial=initial)
+    form = ActionItemForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            incident = _incident_for_form(request, data.get("incident"))
-            item = action_services.create_action_item(
+        item, ok = run_service(
+            request,
+            lambda: action_services.create_action_item(
                 title=data["title"],
                 description=data.get("description") or "",
                 owner=data.get("owner"),
                 team=data.get("team"),
-                incident=incident,
+                incident=data.get("incident"),
                 due_on=data.get("due_on"),
                 priority=data["priority"],
                 type=data["type"],
                 estimated_hours=data.get("estimated_hours"),
                 ticket_url=data.get("ticket_url") or "",
                 created_by=request.user,
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except Http404:  # an incident the user cannot see: same answer as a missing one
-            form.add_error("incident", "There is no incident with this number you can see.")
-        else:
-            messages.success(request, "Action item created.")
+            ),
+            form=form,
+            success="Action item created.",
+        )
+        if ok and item is not None:
             return redirect(item)
     return render(
         request,
@@ -183,12 +188,13 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
         changes["ticket_url"] = changes["ticket_url"] or ""
         if changes["team"] is None:
             changes["team"] = item.team
-        try:
-            action_services.update_action_item(item=item, by=request.user, changes=changes)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, "Saved.")
+        _, ok = run_service(
+            request,
+            lambda: action_services.update_action_item(item=item, by=request.user, changes=changes),
+            form=form,
+            success="Saved.",
+        )
+        if ok:
             return redirect(item)
     return render(
         request,
@@ -206,85 +212,107 @@ def action_history(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class Move:
+    """One button of the detail page: the service it calls (with the form's cleaned data), what
+    it says when done, and its form. An invalid form re-opens its `panel` with the errors (400),
+    or says `invalid` when the form has no panel."""
+
+    call: Callable[[ActionItem, Any, dict[str, Any]], object]
+    success: str
+    form: type[forms.Form] | None = None
+    panel: str = ""
+    invalid: str = ""
+
+
+MOVES: dict[str, Move] = {
+    "start": Move(
+        lambda item, by, _: action_services.start_action_item(item=item, by=by),
+        "Started. Good luck!",
+    ),
+    "complete": Move(
+        lambda item, by, data: action_services.complete_action_item(
+            item=item,
+            by=by,
+            verification_note=data["verification_note"],
+            actual_hours=data.get("actual_hours"),
+        ),
+        "Done, with its verification note. Thank you.",
+        form=CompleteForm,
+        panel="complete",
+    ),
+    "wont-do": Move(
+        lambda item, by, data: action_services.wont_do_action_item(
+            item=item, by=by, reason=data["reason"]
+        ),
+        "Closed as won't do.",
+        form=WontDoForm,
+        panel="wont_do",
+    ),
+    "reopen": Move(
+        lambda item, by, _: action_services.reopen_action_item(item=item, by=by), "Reopened."
+    ),
+    "reassign": Move(
+        lambda item, by, data: action_services.reassign_action_item(
+            item=item, by=by, owner=data["owner"]
+        ),
+        "Reassigned.",
+        form=ReassignForm,
+        invalid=action_services.OWNER_REQUIRED,
+    ),
+    "delete": Move(
+        lambda item, by, _: action_services.delete_action_item(item=item, by=by),
+        "Deleted “{title}”.",
+    ),
+}
+
+
 @require_POST
 def action_transition(request: HttpRequest, pk: int, move: str) -> HttpResponse:
     item = get_action_item_for(request.user, pk)
-    try:
-        if move == "start":
-            action_services.start_action_item(item=item, by=request.user)
-            messages.success(request, "Started. Good luck!")
-        elif move == "complete":
-            form = CompleteForm(request.POST)
-            if not form.is_valid():
-                return render(
-                    request,
-                    "postmortems/actions/detail.html",
-                    _item_context(request, item, complete_form=form, open_panel="complete"),
-                    status=400,
-                )
-            action_services.complete_action_item(
-                item=item,
-                by=request.user,
-                verification_note=form.cleaned_data["verification_note"],
-                actual_hours=form.cleaned_data.get("actual_hours"),
-            )
-            messages.success(request, "Done, with its verification note. Thank you.")
-        elif move == "wont-do":
-            form = WontDoForm(request.POST)
-            if not form.is_valid():
-                return render(
-                    request,
-                    "postmortems/actions/detail.html",
-                    _item_context(request, item, wont_do_form=form, open_panel="wont_do"),
-                    status=400,
-                )
-            action_services.wont_do_action_item(
-                item=item, by=request.user, reason=form.cleaned_data["reason"]
-            )
-            messages.success(request, "Closed as won't do.")
-        elif move == "reopen":
-            action_services.reopen_action_item(item=item, by=request.user)
-            messages.success(request, "Reopened.")
-        elif move == "reassign":
-            form = ReassignForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Choose the new owner.")
+    step = MOVES.get(move)
+    if step is None:
+        return HttpResponse("Unknown action.", status=404)
+    data: dict[str, Any] = {}
+    if step.form is not None:
+        form = step.form(request.POST)
+        if not form.is_valid():
+            if not step.panel:
+                messages.error(request, step.invalid)
                 return redirect(item)
-            action_services.reassign_action_item(
-                item=item, by=request.user, owner=form.cleaned_data["owner"]
+            context = _item_context(
+                request, item, **{f"{step.panel}_form": form, "open_panel": step.panel}
             )
-            messages.success(request, "Reassigned.")
-        elif move == "delete":
-            action_services.delete_action_item(item=item, by=request.user)
-            messages.success(request, f"Deleted “{item.title}”.")
-            return redirect("postmortems:action-list")
-        else:
-            return HttpResponse("Unknown action.", status=404)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
+            return render(request, "postmortems/actions/detail.html", context, status=400)
+        data = form.cleaned_data
+    _, ok = run_service(
+        request,
+        lambda: step.call(item, request.user, data),
+        success=step.success.format(title=item.title),
+    )
+    if ok and move == "delete":
+        return redirect("postmortems:action-list")
     return redirect(item)
 
 
 @require_POST
 def bulk_reassign(request: HttpRequest) -> HttpResponse:
-    form = ReassignForm(request.POST)
-    ids = [int(i) for i in request.POST.getlist("items") if i.isdigit()]
-    back = safe_next(request, "/actions/")
-    if not ids:
-        messages.error(request, "Select at least one item to reassign.")
-        return redirect(back)
+    form = BulkReassignForm(request.POST)
+    back = safe_next(request, reverse("postmortems:action-list"))
     if not form.is_valid():
-        messages.error(request, "Choose the new owner.")
+        # The first thing missing: the ticked items, then the new owner.
+        missing = form.errors.get("items") or [action_services.OWNER_REQUIRED]
+        messages.error(request, missing[0])
         return redirect(back)
-    items = list(visible_action_items(request.user).filter(pk__in=ids))
-    try:
-        count = action_services.bulk_reassign_action_items(
-            items=items, by=request.user, owner=form.cleaned_data["owner"]
-        )
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        owner = form.cleaned_data["owner"]
+    owner = form.cleaned_data["owner"]
+    items = list(visible_action_items(request.user).filter(pk__in=form.cleaned_data["items"]))
+    count, ok = run_service(
+        request,
+        lambda: action_services.bulk_reassign_action_items(
+            items=items, by=request.user, owner=owner
+        ),
+    )
+    if ok:
         messages.success(
             request,
             f"Reassigned {count} item{'s' if count != 1 else ''} to {display_name(owner)}.",
@@ -332,17 +360,11 @@ def team_actions(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def action_teams(request: HttpRequest) -> HttpResponse:
-    mine = Team.objects.filter(manager=request.user).order_by("name").first()
-    if mine:
-        return redirect("postmortems:action-team", slug=mine.slug)
-    first = (
-        Team.objects.filter(members=request.user).order_by("name").first()
-        or Team.objects.order_by("name").first()
-    )
-    if first is None:
+    team = home_team(request.user)
+    if team is None:
         messages.info(request, "No teams yet.")
         return redirect("postmortems:action-list")
-    return redirect("postmortems:action-team", slug=first.slug)
+    return redirect("postmortems:action-team", slug=team.slug)
 
 
 @login_not_required

@@ -4,27 +4,35 @@ the page works without JavaScript; htmx only adds live blameless hints and boost
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .. import permissions as perms
 from ..blameless import check_blameless
-from ..forms.whys import CorrectiveActionForm, LevelForm, ReasonForm, VersionForm, WhyForm
+from ..forms.whys import (
+    CorrectiveActionForm,
+    HintsForm,
+    LevelForm,
+    ReasonForm,
+    VersionForm,
+    WhyForm,
+)
 from ..models import ActionItem, Incident, WhyNode
 from ..selectors import whys as sel
 from ..selectors.incidents import get_incident_for
+from ..selectors.whys import get_why_node_for
 from ..services import whys as svc
-from .utils import apply_service_errors, error_text
-
-STEPS = ("deeper", "branch", "save")
+from .utils import run_service
 
 
 def _hints(text: str, people: list[str]) -> list[dict]:
-    text = (text or "")[:5000]
+    if len(text) > svc.MAX_TEXT:  # the form refuses it already; no hints on a novel
+        return []
     return [
         {"finding": f, "quote": text[f.start : f.end]} for f in check_blameless(text, people=people)
     ]
@@ -39,15 +47,8 @@ def _url(incident: Incident, *, node: int | None = None, add: str | int | None =
     return url
 
 
-def _node_for(incident: Incident, node_id: int) -> WhyNode:
-    node = WhyNode.objects.filter(pk=node_id, incident=incident, is_deleted=False).first()
-    if node is None:
-        raise Http404("No such cause.")
-    node.incident = incident
-    return node
-
-
 def _next_after(incident: Incident, node: WhyNode, step: str) -> str:
+    """Where the step's button leads: "deeper" (Why?), "branch" (Another cause) or "save"."""
     if step == "deeper":
         return _url(incident, add=node.pk)
     if step == "branch":
@@ -113,8 +114,7 @@ def _session(
             )
         form = LevelForm(initial=initial)
     answer_text = form.data.get("answer") if form.is_bound else form.initial.get("answer", "")
-    people = sel.blameless_people(request)
-    hints = _hints(answer_text, people) if answer_text else []
+    hints = _hints(answer_text, sel.blameless_people(request)) if answer_text else []
     branches = sel.branch_progress(tree)
     required = sel.required_depth(incident)
     context = {
@@ -155,19 +155,39 @@ def _fail_status(request: HttpRequest, code: int) -> int:
     return 200 if request.htmx else code
 
 
-@require_POST
-def whys_level(request: HttpRequest, pk: int) -> HttpResponse:
-    """One level in one POST: the answer, its category and its corrective action, saved together
-    (svc.answer_why); "Why?" then opens the level below. A cause being edited needs its version."""
-    incident = get_incident_for(request.user, pk)
-    form = LevelForm(request.POST)
-    step = request.POST.get("step") or request.POST.get("default_step") or "deeper"
-    if form.is_valid():
-        data = form.cleaned_data
-        node = _node_for(incident, data["node"]) if data.get("node") else None
-        parent = _node_for(incident, data["parent"]) if data.get("parent") and not node else None
+def _keep_stale(
+    call: Callable[[], svc.LevelSaved],
+) -> Callable[[], svc.LevelSaved | svc.StaleVersion]:
+    """A stale version is an answer of the session, not an error: the page then shows the
+    current text beside the person's own (409) instead of a form error."""
+
+    def run() -> svc.LevelSaved | svc.StaleVersion:
         try:
-            saved = svc.answer_why(
+            return call()
+        except svc.StaleVersion as exc:
+            return exc
+
+    return run
+
+
+def _save_level(
+    request: HttpRequest, incident: Incident, form: WhyForm, node: WhyNode | None = None
+) -> HttpResponse:
+    """One level of the session (svc.answer_why): a new cause (below the form's parent) or
+    `node` (the page's, else the form's) at its version, with the level form's corrective
+    action. Then "Why?" opens the level below, "Another cause" a sibling, "Save" stays."""
+    if not form.is_valid():
+        return _session(request, incident, form=form, status=_fail_status(request, 400))
+    data = form.cleaned_data
+    if node is None and data.get("node"):
+        node = get_why_node_for(request.user, data["node"], incident=incident)
+    parent = None
+    if node is None and data.get("parent"):
+        parent = get_why_node_for(request.user, data["parent"], incident=incident)
+    result, ok = run_service(
+        request,
+        _keep_stale(
+            lambda: svc.answer_why(
                 incident=incident,
                 by=request.user,
                 node=node,
@@ -178,22 +198,36 @@ def whys_level(request: HttpRequest, pk: int) -> HttpResponse:
                 question=data.get("question") or None,
                 evidence_links=data.get("evidence") or [],
                 action_title=data.get("action_title") or "",
-                action_type=data.get("action_type") or "prevent",
+                action_type=data.get("action_type") or ActionItem.Type.PREVENT,
             )
-        except svc.StaleVersion as exc:
-            # Keep the person's text (and action); saving again replaces theirs with it.
-            form = LevelForm({**request.POST.dict(), "version": exc.current_version})
-            form.is_valid()
-            return _session(
-                request, incident, form=form, stale=exc, status=_fail_status(request, 409)
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            if saved.action is not None:
-                messages.success(request, f"Action added: {saved.action.title}.")
-            return redirect(_next_after(incident, saved.node, step if step in STEPS else "deeper"))
-    return _session(request, incident, form=form, status=_fail_status(request, 400))
+        ),
+        form=form,
+    )
+    if isinstance(result, svc.StaleVersion):
+        return _stale(request, incident, form, result)
+    if not ok or result is None:
+        return _session(request, incident, form=form, status=_fail_status(request, 400))
+    if result.action is not None:
+        messages.success(request, f"Action added: {result.action.title}.")
+    return redirect(_next_after(incident, result.node, data["step"]))
+
+
+def _stale(
+    request: HttpRequest, incident: Incident, form: WhyForm, exc: svc.StaleVersion
+) -> HttpResponse:
+    """Keep the person's text (and action); saving again, at the current version, replaces
+    theirs with it. 428 when the form named no version, else 409."""
+    form = type(form)({**request.POST.dict(), "version": exc.current_version})
+    form.is_valid()
+    code = 428 if isinstance(exc, svc.VersionMissing) else 409
+    return _session(request, incident, form=form, stale=exc, status=_fail_status(request, code))
+
+
+@require_POST
+def whys_level(request: HttpRequest, pk: int) -> HttpResponse:
+    """The session's form: one level in one POST (answer, category, corrective action)."""
+    incident = get_incident_for(request.user, pk)
+    return _save_level(request, incident, LevelForm(request.POST))
 
 
 def whys_session(request: HttpRequest, pk: int) -> HttpResponse:
@@ -204,138 +238,95 @@ def whys_session(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def whys_add(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    form = WhyForm(request.POST)
-    step = request.POST.get("step") or "deeper"
-    if form.is_valid():
-        data = form.cleaned_data
-        parent = _node_for(incident, data["parent"]) if data.get("parent") else None
-        try:
-            node = svc.add_why(
-                incident=incident,
-                author=request.user,
-                parent=parent,
-                answer=data["answer"],
-                category=data.get("category") or "",
-                question=data.get("question") or None,
-                evidence_links=data.get("evidence") or [],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            return redirect(_next_after(incident, node, step if step in STEPS else "deeper"))
-    return _session(request, incident, form=form, status=_fail_status(request, 400))
+    return _save_level(request, incident, WhyForm(request.POST))
 
 
 @require_POST
 def whys_update(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    node = _node_for(incident, node_id)
+    node = get_why_node_for(request.user, node_id, incident=incident)
     form = WhyForm(request.POST)
-    step = request.POST.get("step") or "deeper"
-    if form.is_valid():
-        data = form.cleaned_data
-        changes = {
-            name: value
-            for name, value in (
-                ("answer", data["answer"].strip()),
-                ("question", (data.get("question") or "").strip() or node.question),
-                ("category", data.get("category") or ""),
-                ("evidence_links", data.get("evidence") or []),
-            )
-            if value != getattr(node, name)
-        }
-        try:
-            if data.get("version") is None:
-                # Like the API's 428: a form that does not say which version it edits could
-                # overwrite anything; show the current text beside the person's own.
-                raise svc.VersionMissing(node)
-            if changes:
-                node = svc.update_why(
-                    node=node, expected_version=data["version"], by=request.user, **changes
-                )
-            elif data["version"] != node.version:
-                raise svc.StaleVersion(node)
-        except svc.StaleVersion as exc:
-            # Keep the user's text; the next save (at the current version) replaces theirs.
-            form = WhyForm({**request.POST.dict(), "version": exc.current_version})
-            form.is_valid()
-            code = 428 if isinstance(exc, svc.VersionMissing) else 409
-            return _session(
-                request, incident, form=form, stale=exc, status=_fail_status(request, code)
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            return redirect(_next_after(incident, node, step if step in STEPS else "deeper"))
-    return _session(request, incident, form=form, status=_fail_status(request, 400))
+    if form.is_valid() and form.cleaned_data.get("version") is None:
+        # Like the API's 428: a form that does not say which version it edits could
+        # overwrite anything; show the current text beside the person's own.
+        return _stale(request, incident, form, svc.VersionMissing(node))
+    return _save_level(request, incident, form, node)
 
 
 @require_POST
 def whys_action(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    node = _node_for(incident, node_id)
+    node = get_why_node_for(request.user, node_id, incident=incident)
     form = CorrectiveActionForm(request.POST)
     if form.is_valid():
-        try:
-            item = svc.add_corrective_action(node=node, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
+        item, ok = run_service(
+            request,
+            lambda: svc.add_corrective_action(node=node, by=request.user, **form.cleaned_data),
+            form=form,
+        )
+        if ok and item is not None:
             messages.success(request, f"Action added: {item.title}.")
             return redirect(_url(incident, node=node.pk))
     return _session(request, incident, action_form=form, status=_fail_status(request, 400))
 
 
-def _reason_step(request: HttpRequest, pk: int, node_id: int, service, label: str, key: str):
+def _reason_step(
+    request: HttpRequest,
+    pk: int,
+    node_id: int,
+    service: Callable[..., WhyNode],
+    label: str,
+) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    node = _node_for(incident, node_id)
+    node = get_why_node_for(request.user, node_id, incident=incident)
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            service(
-                node=node,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-                by=request.user,
-            )
-        except ValidationError as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, label)
-            # Resume where the session still needs work (often the level below another branch).
-            return redirect(_url(incident) + "#prompt")
-    else:
+    if not form.is_valid():
         messages.error(request, "Write the reason first.")
+        return redirect(_url(incident, node=node.pk))
+    _, ok = run_service(
+        request,
+        lambda: service(
+            node=node,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+            by=request.user,
+        ),
+        success=label,
+    )
+    if ok:
+        # Resume where the session still needs work (often the level below another branch).
+        return redirect(_url(incident) + "#prompt")
     return redirect(_url(incident, node=node.pk))
 
 
 @require_POST
 def whys_risk(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
-    return _reason_step(request, pk, node_id, svc.accept_risk, "Risk accepted.", "risk")
+    return _reason_step(request, pk, node_id, svc.accept_risk, "Risk accepted.")
 
 
 @require_POST
 def whys_stop(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
-    return _reason_step(
-        request, pk, node_id, svc.set_stop_reason, "This branch stops here.", "stop"
-    )
+    return _reason_step(request, pk, node_id, svc.set_stop_reason, "This branch stops here.")
 
 
 @require_POST
 def whys_delete(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
     incident = get_incident_for(request.user, pk)
-    node = _node_for(incident, node_id)
+    node = get_why_node_for(request.user, node_id, incident=incident)
     form = VersionForm(request.POST)
     if not form.is_valid():
         # Like the API's 428: deleting a cause (and its subtree) names the version it saw.
         messages.error(request, svc.VERSION_REQUIRED)
         return _session(request, incident, status=_fail_status(request, 428))
-    try:
-        svc.delete_why(node=node, expected_version=form.cleaned_data["version"], by=request.user)
-    except ValidationError as exc:
-        messages.error(request, error_text(exc))
+    _, ok = run_service(
+        request,
+        lambda: svc.delete_why(
+            node=node, expected_version=form.cleaned_data["version"], by=request.user
+        ),
+        success="Cause deleted (it stays in the history).",
+    )
+    if not ok:
         return redirect(_url(incident, node=node.pk))
-    messages.success(request, "Cause deleted (it stays in the history).")
     return redirect(_url(incident, node=node.parent_id) if node.parent_id else _url(incident))
 
 
@@ -343,6 +334,7 @@ def whys_delete(request: HttpRequest, pk: int, node_id: int) -> HttpResponse:
 def whys_hints(request: HttpRequest, pk: int) -> HttpResponse:
     """Blameless hints for the text being typed: warnings, never edits."""
     get_incident_for(request.user, pk)
-    text = request.POST.get("answer") or request.POST.get("text") or ""
+    form = HintsForm(request.POST)
+    text = form.text_to_check() if form.is_valid() else ""
     hints = _hints(text, sel.blameless_people(request))
     return render(request, "postmortems/whys/_hints.html", {"hints": hints})
