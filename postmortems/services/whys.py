@@ -429,9 +429,3 @@ def tree_gaps(incident: Incident) -> list[str]:
     """Exactly what is missing before the incident may close as resolved (empty = done)."""
     return why_selectors.gaps_of(why_selectors.load_tree(incident))
 
-
-def why_tree_gate(*, incident: Incident, reason: str) -> list[str]:
-    """Close gate: a resolved incident needs its why tree complete (false alarms need none)."""
-    if reason != Incident.CloseReason.RESOLVED:
-        return []
-    return tree_gaps(incident)
