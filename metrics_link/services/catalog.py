@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -92,7 +93,7 @@ def create_service(
     team: Team | None = None,
     repositories: list[str] | None = None,
     description: str = "",
-    by=None,
+    by: User | None = None,
 ) -> Service:
     """A new service: any employee may create one. Naming a team claims it, which only a member
     of that team may do."""
@@ -115,7 +116,7 @@ def create_service(
 
 
 @transaction.atomic
-def update_service(*, service: Service, by=None, **changes) -> Service:
+def update_service(*, service: Service, by: User | None = None, **changes: object) -> Service:
     """Edit a service: its team's members and manager, superusers. Moving it to a team (or
     claiming it) also needs membership of that team."""
     changes = _check_fields(changes)
@@ -123,6 +124,7 @@ def update_service(*, service: Service, by=None, **changes) -> Service:
         Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
     )
     new_team = changes.get("team", service.team)
+    assert new_team is None or isinstance(new_team, Team)  # _check_fields kept only a Team
     if "team" in changes and new_team is not None and service.team_id != new_team.pk:
         perms.require(
             perms.can_claim_service(by, service, new_team),
@@ -139,7 +141,7 @@ def update_service(*, service: Service, by=None, **changes) -> Service:
 
 
 @transaction.atomic
-def claim_service(*, service: Service, team: Team, by=None) -> Service:
+def claim_service(*, service: Service, team: Team, by: User | None = None) -> Service:
     """Give a service to `team`: a member of that team (and, for a service that already has a
     team, someone who may edit it)."""
     service = (

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User
 
 from .actions import my_actions_panel
 from .documents import latest_published_panel, waiting_for_review_panel
 from .reviews import latest_review_panel
 
-Panel = Callable[[AbstractBaseUser | AnonymousUser], dict[str, Any] | None]
+# Home is for signed-in people only (the view requires it).
+Panel = Callable[[User], dict[str, Any] | None]
 
 HOME_PANELS: list[Panel] = [
     my_actions_panel,
@@ -26,5 +26,5 @@ HOME_PANELS: list[Panel] = [
 ]
 
 
-def home_panels(user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
+def home_panels(user: User) -> list[dict[str, Any]]:
     return [ctx for panel in HOME_PANELS if (ctx := panel(user)) is not None]

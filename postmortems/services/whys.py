@@ -428,4 +428,3 @@ def answer_why(
 def tree_gaps(incident: Incident) -> list[str]:
     """Exactly what is missing before the incident may close as resolved (empty = done)."""
     return why_selectors.gaps_of(why_selectors.load_tree(incident))
-
