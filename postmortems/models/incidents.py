@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, When
+from django.db.models import Case, Exists, OuterRef, Q, When
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -73,6 +73,14 @@ class IncidentQuerySet(SoftDeleteQuerySet["Incident"]):
         if user.is_superuser:
             return qs
         return qs.filter(self._readable_by(user))
+
+    def visible_exists(self, user, ref: str = "incident_id") -> Q:
+        """`visible_to(user)` as a condition on another model's rows whose `ref` column points at
+        an incident: a correlated EXISTS, i.e. one primary-key probe per candidate row, so a list
+        of action items, versions or timeline entries walks its own index and stops at the page
+        (issue 15: `incident__in=visible_to(...)` became a hashed sub-plan reading every
+        incident). Superusers get the alive incidents only; anonymous readers nothing."""
+        return Q(Exists(self.visible_to(user).filter(pk=OuterRef(ref))))
 
     def visible_to_all_staff(self) -> IncidentQuerySet:
         """What every member of staff may read: `visible_to` for an active employee who is no
