@@ -13,7 +13,7 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -65,3 +65,18 @@ def query_range(query: str, start: datetime, end: datetime, *, step: float | Non
 
 def query_values(query: str, start: datetime, end: datetime) -> list[float]:
     return [value for _, value in query_range(query, start, end)]
+
+
+def reads_from_prometheus(series) -> bool:
+    """A series with a PromQL query is read from Prometheus when PROMETHEUS_URL is set; else
+    (no URL configured) from the points pushed to the API, like any other."""
+    return bool(series.promql and settings.PROMETHEUS_URL)
+
+
+def series_points(series, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+    """[(aware UTC datetime, value)] of a PromQL series over [start, end]; [] on any failure.
+    The same `query_range` the immune system judges with (metrics_link/services/watch.py)."""
+    return [
+        (datetime.fromtimestamp(round(ts, 3), tz=UTC), value)
+        for ts, value in query_range(series.promql, start, end)
+    ]

@@ -3,7 +3,10 @@
 For each business series of the incident's services plus the company-wide ones: the points over
 the incident window with margins, against the same window one week earlier (shifted onto the same
 time axis), and the difference summed over the window itself (start → mitigation, else
-resolution, else now: the time users suffered). All series' points are read in ONE query.
+resolution, else now: the time users suffered). All stored series' points are read in ONE
+query; a series with a PromQL query (and PROMETHEUS_URL set) is read from Prometheus with the
+reader the immune system uses (`query_range`, with a timeout): a timeout or an error gives that
+series no points ("no data" on the page), never a 500.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.utils import timezone
 
 from metrics_link.charts import Series, format_value, line_chart
 from metrics_link.models import Alert, MetricPoint, MetricSeries
+from metrics_link.services.prometheus import reads_from_prometheus, series_points
 from metrics_link.times import shift_time
 
 from ..models import IncidentAlert
@@ -144,11 +148,15 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
         )
         for s in series_list
     }
+    remote = [s for s in series_list if reads_from_prometheus(s)]
+    stored = [s.pk for s in series_list if not reads_from_prometheus(s)]
     rows = (
-        MetricPoint.objects.filter(series_id__in=list(impacts))
+        MetricPoint.objects.filter(series_id__in=stored)
         .filter(Q(ts__gte=low, ts__lte=high) | Q(ts__gte=low - WEEK, ts__lte=high - WEEK))
         .order_by("series_id", "ts")
         .values_list("series_id", "ts", "value")
+        if stored
+        else []
     )
     for series_id, ts, value in rows:
         impact = impacts[series_id]
@@ -156,6 +164,13 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
             impact.current.append((ts, value))
         else:
             impact.previous.append((ts + WEEK, value))
+    for series in remote:
+        # Same step over spans of the same length: last week's timestamps + 7 days match.
+        impact = impacts[series.pk]
+        impact.current = series_points(series, low, high)
+        impact.previous = [
+            (ts + WEEK, v) for ts, v in series_points(series, low - WEEK, high - WEEK)
+        ]
     for impact in impacts.values():
         impact.in_window = sum(start <= ts <= end for ts, _ in impact.current)
         before = {ts: value for ts, value in impact.previous if start <= ts < end}
@@ -204,7 +219,8 @@ def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
 def impact_section(incident, user) -> dict | None:
     """Context of the incident page's section, or None to hide it.
 
-    Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points.
+    Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points
+    (plus two `query_range` calls per PromQL series).
     `user` may see the incident (the page checked); alerts belong to services and are shown whole.
     """
     window, impacts = series_impacts(incident)
