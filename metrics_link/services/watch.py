@@ -373,14 +373,20 @@ def judge_due(*, now: datetime | None = None) -> list[int]:
 
 
 def backfill_verdicts(
-    deploys: Iterable[Deploy], *, decided_at: Callable[[Deploy], datetime]
+    deploys: Iterable[Deploy],
+    *,
+    decided_at: Callable[[Deploy], datetime],
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Judge recorded deploys whose window has passed, all at once: the same judge and windows
     as `judge_deploy` (three queries a deploy: one per window for all its series; the other
     deploys' ends read once, for the shortened windows). Writes the watches in bulk
     and sends no `deploy_judged` (nothing reacts to the past); deploys that already have a
-    watch, or are not watchable, are skipped. Returns {status: count}."""
-    candidates = [d for d in deploys if is_watchable(d)]
+    watch, are not watchable, or whose window has not passed yet (`schedule_watch` is their
+    path, a skewed clock included) are skipped. Returns {status: count}."""
+    now = now or timezone.now()
+    span = timedelta(seconds=window_seconds())
+    candidates = [d for d in deploys if is_watchable(d) and d.finished_at + span <= now]
     judged = set(
         DeployWatch.objects.filter(deploy__in=[d.pk for d in candidates]).values_list(
             "deploy_id", flat=True
@@ -391,7 +397,6 @@ def backfill_verdicts(
     if not todo:
         return counts
     watched = list(MetricSeries.objects.filter(watched=True).order_by("name"))
-    span = timedelta(seconds=window_seconds())
     ends: dict[int, list[datetime]] = {}
     for service_id, finished in (
         Deploy.objects.filter(
