@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .. import judge as judgement
@@ -116,13 +116,6 @@ def watched_series_for(deploy: Deploy) -> list[MetricSeries]:
     )
 
 
-def stored_values(
-    series: MetricSeries, start: datetime, end: datetime, *, after: bool
-) -> list[float]:
-    """Points of `series` in the window: (start, end] after a deploy, [start, end) before it."""
-    return stored_windows([series.pk], start, end, after=after).get(series.pk, [])
-
-
 def stored_windows(
     series_ids: list[int], start: datetime, end: datetime, *, after: bool
 ) -> dict[int, list[float]]:
@@ -137,38 +130,20 @@ def stored_windows(
     return values
 
 
-def read_values(
-    series: MetricSeries, start: datetime, end: datetime, *, after: bool
-) -> list[float]:
-    """The series' values in one window: from Prometheus for a PromQL series (when
-    PROMETHEUS_URL is set; [] on any failure), else the points pushed to the API."""
-    if reads_from_prometheus(series):
-        return query_values(series.promql, start, end)
-    return stored_values(series, start, end, after=after)
-
-
 # (window name, after side?) in the order MetricInput takes them.
 WINDOWS = (("after", True), ("before", False), ("week_ago", True))
 
-Reader = Callable[[list[MetricSeries], tuple[datetime, datetime], bool], dict[int, list[float]]]
-
-
-def _read_from_db(
-    series_list: list[MetricSeries], window: tuple[datetime, datetime], after: bool
-) -> dict[int, list[float]]:
-    return stored_windows([s.pk for s in series_list], *window, after=after)
-
 
 def metric_inputs(
-    series_list: list[MetricSeries], windows: judgement.Windows, read: Reader = _read_from_db
+    series_list: list[MetricSeries], windows: judgement.Windows
 ) -> list[judgement.MetricInput]:
-    """The judge's inputs: stored series read by `read` (one call per window for all of them),
-    PromQL series from Prometheus."""
+    """The judge's inputs: stored series read from the database in one query per window for all
+    of them, PromQL series from Prometheus (one `query_range` per window each)."""
     stored = [s for s in series_list if not reads_from_prometheus(s)]
     values: dict[str, dict[int, list[float]]] = {}
     for name, after in WINDOWS:
         window = getattr(windows, name)
-        values[name] = read(stored, window, after) if stored else {}
+        values[name] = stored_windows([s.pk for s in stored], *window, after=after)
         for series in series_list:
             if reads_from_prometheus(series):
                 values[name][series.pk] = query_values(series.promql, *window)
@@ -187,7 +162,7 @@ def metric_inputs(
     ]
 
 
-def _production_successes(service_id: int):
+def _production_successes(service_id: int) -> QuerySet[Deploy]:
     return Deploy.objects.filter(
         service_id=service_id,
         environment__in=settings.PRODUCTION_ENVIRONMENTS,
@@ -218,7 +193,6 @@ def _verdict(
     series_list: list[MetricSeries],
     previous: datetime | None,
     following: datetime | None,
-    read: Reader = _read_from_db,
 ) -> tuple[judgement.Verdict, judgement.Windows]:
     windows = judgement.plan_windows(
         deploy.finished_at, window_seconds(), previous_end=previous, next_end=following
@@ -226,7 +200,7 @@ def _verdict(
     notes = list(windows.notes)
     if previous is None:
         notes.append("First production deploy of this service: nothing to roll back to.")
-    inputs = metric_inputs(series_list, windows, read)
+    inputs = metric_inputs(series_list, windows)
     verdict = judgement.judge(inputs, alpha=settings.DEPLOY_WATCH_ALPHA, notes=notes)
     return verdict, windows
 

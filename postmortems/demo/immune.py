@@ -11,10 +11,13 @@ the first alert), as `postmortems.services.immune` writes it. Idempotent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from metrics_link.demo.story import (
     CULPRIT_SERVICE,
     CULPRIT_VERSION,
     LOGIN_OUTAGE_TITLE,
+    DemoContext,
     immune_system_since,
     verdict_at,
 )
@@ -45,7 +48,7 @@ def _open_the_story(watch: DeployWatch) -> bool:
     return True
 
 
-def run(ctx, progress) -> None:
+def run(ctx: DemoContext, progress: Callable[[str], object]) -> None:
     deploys = list(
         Deploy.objects.filter(
             external_id__startswith=MARKER,

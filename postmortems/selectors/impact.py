@@ -15,15 +15,18 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from metrics_link.charts import Series, format_value, line_chart
 from metrics_link.models import Alert, MetricPoint, MetricSeries
 from metrics_link.services.prometheus import reads_from_prometheus, series_points
 from metrics_link.times import shift_time
 
-from ..models import IncidentAlert
+from ..models import Incident, IncidentAlert
 
 WEEK = timedelta(days=7)
 MIN_MARGIN = timedelta(minutes=30)
@@ -68,7 +71,7 @@ class SeriesImpact:
         return impact_sentence(self)
 
 
-def incident_window(incident, now: datetime | None = None) -> tuple[datetime, datetime]:
+def incident_window(incident: Incident, now: datetime | None = None) -> tuple[datetime, datetime]:
     """(start, end) of the time users suffered: start → mitigation, else resolution, else now."""
     now = now or timezone.now()
     end = incident.mitigated_at or incident.resolved_at or now
@@ -80,7 +83,7 @@ def chart_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return shift_time(start, -margin), shift_time(end, margin)
 
 
-def business_series_for(incident):
+def business_series_for(incident: Incident) -> QuerySet[MetricSeries]:
     """Business series of the incident's services, then the company-wide ones."""
     return (
         MetricSeries.objects.filter(kind=MetricSeries.Kind.BUSINESS)
@@ -130,7 +133,9 @@ def impact_sentence(impact: SeriesImpact) -> str:
     return f"≈ {_amount(impact.difference, series.unit)} {'fewer' if down else 'more'} {noun} than the week before."
 
 
-def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, list[SeriesImpact]]:
+def series_impacts(
+    incident: Incident, *, now: datetime | None = None
+) -> tuple[tuple, list[SeriesImpact]]:
     """((start, end), impacts) with every series' points read in one query."""
     now = now or timezone.now()
     start, end = incident_window(incident, now)
@@ -188,14 +193,14 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
     return (start, end), [impacts[s.pk] for s in series_list]
 
 
-def impact_lines(incident) -> list[str]:
+def impact_lines(incident: Incident) -> list[str]:
     """One sentence per business metric lost against the same window a week earlier, e.g.
     "≈ 1,240 fewer logins than the week before". Used by the postmortem draft and reviews."""
     _window, impacts = series_impacts(incident)
     return [impact.sentence() for impact in impacts if impact.matched]
 
 
-def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
+def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]) -> SafeString | None:
     """This week's line around the incident (before, during, after: hence "This week", not
     "During the incident"), last week's dashed, and the incident as a band. The x axis spans the
     whole chart range, so an incident still open shows its band up to now even when the last
@@ -216,7 +221,7 @@ def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
     )
 
 
-def impact_section(incident, user) -> dict | None:
+def impact_section(incident: Incident, user: AbstractBaseUser | AnonymousUser) -> dict | None:
     """Context of the incident page's section, or None to hide it.
 
     Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points

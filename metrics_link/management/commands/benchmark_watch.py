@@ -25,7 +25,7 @@ from datetime import timedelta
 from statistics import median
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ def window(rng: random.Random, start: int, factor: float = 1.0) -> list[float]:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument(
             "--end-to-end",
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             help="Deploys judged through the service with database reads (0: skip).",
         )
 
-    def handle(self, *args, seed: int, end_to_end: int, **options):
+    def handle(self, *args: object, seed: int, end_to_end: int, **options: object) -> None:
         rng = random.Random(seed)  # noqa: S311 (a reproducible generator, not a secret)
         alpha = settings.DEPLOY_WATCH_ALPHA
         caught = dict.fromkeys(SIZES, 0)
