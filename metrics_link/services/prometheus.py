@@ -13,9 +13,11 @@ import math
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
+
+from ..models import MetricSeries
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,9 @@ def step_for(start: datetime, end: datetime) -> float:
     return max(float(settings.PROMETHEUS_STEP_SECONDS), math.ceil(span / MAX_POINTS))
 
 
-def query_range(query: str, start: datetime, end: datetime, *, step: float | None = None):
+def query_range(
+    query: str, start: datetime, end: datetime, *, step: float | None = None
+) -> list[tuple[float, float]]:
     """[(timestamp, value)] of the first series the query returns; [] on any failure."""
     base = (settings.PROMETHEUS_URL or "").rstrip("/")
     if not base or not query.strip() or end <= start:
@@ -65,3 +69,20 @@ def query_range(query: str, start: datetime, end: datetime, *, step: float | Non
 
 def query_values(query: str, start: datetime, end: datetime) -> list[float]:
     return [value for _, value in query_range(query, start, end)]
+
+
+def reads_from_prometheus(series: MetricSeries) -> bool:
+    """A series with a PromQL query is read from Prometheus when PROMETHEUS_URL is set; else
+    (no URL configured) from the points pushed to the API, like any other."""
+    return bool(series.promql and settings.PROMETHEUS_URL)
+
+
+def series_points(
+    series: MetricSeries, start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    """[(aware UTC datetime, value)] of a PromQL series over [start, end]; [] on any failure.
+    The same `query_range` the immune system judges with (metrics_link/services/watch.py)."""
+    return [
+        (datetime.fromtimestamp(round(ts, 3), tz=UTC), value)
+        for ts, value in query_range(series.promql, start, end)
+    ]

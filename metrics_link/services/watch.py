@@ -17,12 +17,14 @@ import hashlib
 import hmac
 import json
 import logging
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .. import judge as judgement
@@ -31,6 +33,7 @@ from ..models import Deploy, DeployWatch, MetricPoint, MetricSeries, OutboxMessa
 from ..queue import publish
 from ..signals import deploy_judged
 from .outbox import queue_message
+from .prometheus import query_values, reads_from_prometheus
 
 logger = logging.getLogger(__name__)
 
@@ -113,32 +116,63 @@ def watched_series_for(deploy: Deploy) -> list[MetricSeries]:
     )
 
 
-def stored_values(
-    series: MetricSeries, start: datetime, end: datetime, *, after: bool
-) -> list[float]:
-    """Points of `series` in the window: (start, end] after a deploy, [start, end) before it."""
-    qs = MetricPoint.objects.filter(series=series)
+def stored_windows(
+    series_ids: list[int], start: datetime, end: datetime, *, after: bool
+) -> dict[int, list[float]]:
+    """{series id: values in time order} of every series in one window, in ONE query."""
+    if not series_ids or end <= start:
+        return {}
+    qs = MetricPoint.objects.filter(series_id__in=series_ids)
     qs = qs.filter(ts__gt=start, ts__lte=end) if after else qs.filter(ts__gte=start, ts__lt=end)
-    return list(qs.order_by("ts").values_list("value", flat=True))
+    values: dict[int, list[float]] = {}
+    for series_id, value in qs.order_by("series_id", "ts").values_list("series_id", "value"):
+        values.setdefault(series_id, []).append(value)
+    return values
 
 
-def read_values(
-    series: MetricSeries, start: datetime, end: datetime, *, after: bool
-) -> list[float]:
-    if series.promql and settings.PROMETHEUS_URL:
-        from .prometheus import query_values
+# (window name, after side?) in the order MetricInput takes them.
+WINDOWS = (("after", True), ("before", False), ("week_ago", True))
 
-        return query_values(series.promql, start, end)
-    return stored_values(series, start, end, after=after)
+
+def metric_inputs(
+    series_list: list[MetricSeries], windows: judgement.Windows
+) -> list[judgement.MetricInput]:
+    """The judge's inputs: stored series read from the database in one query per window for all
+    of them, PromQL series from Prometheus (one `query_range` per window each)."""
+    stored = [s for s in series_list if not reads_from_prometheus(s)]
+    values: dict[str, dict[int, list[float]]] = {}
+    for name, after in WINDOWS:
+        window = getattr(windows, name)
+        values[name] = stored_windows([s.pk for s in stored], *window, after=after)
+        for series in series_list:
+            if reads_from_prometheus(series):
+                values[name][series.pk] = query_values(series.promql, *window)
+    return [
+        judgement.MetricInput(
+            name=series.name,
+            label=str(series),
+            after=values["after"].get(series.pk, []),
+            before=values["before"].get(series.pk, []),
+            week_ago=values["week_ago"].get(series.pk, []),
+            bad_direction=series.bad_direction,  # type: ignore[arg-type]
+            critical=series.critical,
+            min_change=series.min_change,
+        )
+        for series in series_list
+    ]
+
+
+def _production_successes(service_id: int) -> QuerySet[Deploy]:
+    return Deploy.objects.filter(
+        service_id=service_id,
+        environment__in=settings.PRODUCTION_ENVIRONMENTS,
+        status=Deploy.Status.SUCCESS,
+    )
 
 
 def _neighbour_ends(deploy: Deploy) -> tuple[datetime | None, datetime | None]:
     """The finish times of the same service's production deploys just before and after it."""
-    others = Deploy.objects.filter(
-        service_id=deploy.service_id,
-        environment__in=settings.PRODUCTION_ENVIRONMENTS,
-        status=Deploy.Status.SUCCESS,
-    ).exclude(pk=deploy.pk)
+    others = _production_successes(deploy.service_id).exclude(pk=deploy.pk)
     previous = (
         others.filter(finished_at__lt=deploy.finished_at)
         .order_by("-finished_at")
@@ -154,31 +188,27 @@ def _neighbour_ends(deploy: Deploy) -> tuple[datetime | None, datetime | None]:
     return previous, following
 
 
-def verdict_for(deploy: Deploy) -> tuple[judgement.Verdict, judgement.Windows]:
-    """Read the watched series around `deploy` and judge them (no writes)."""
-    previous, following = _neighbour_ends(deploy)
+def _verdict(
+    deploy: Deploy,
+    series_list: list[MetricSeries],
+    previous: datetime | None,
+    following: datetime | None,
+) -> tuple[judgement.Verdict, judgement.Windows]:
     windows = judgement.plan_windows(
         deploy.finished_at, window_seconds(), previous_end=previous, next_end=following
     )
-    inputs = []
-    for series in watched_series_for(deploy):
-        inputs.append(
-            judgement.MetricInput(
-                name=series.name,
-                label=str(series),
-                after=read_values(series, *windows.after, after=True),
-                before=read_values(series, *windows.before, after=False),
-                week_ago=read_values(series, *windows.week_ago, after=True),
-                bad_direction=series.bad_direction,  # type: ignore[arg-type]
-                critical=series.critical,
-                min_change=series.min_change,
-            )
-        )
     notes = list(windows.notes)
     if previous is None:
         notes.append("First production deploy of this service: nothing to roll back to.")
+    inputs = metric_inputs(series_list, windows)
     verdict = judgement.judge(inputs, alpha=settings.DEPLOY_WATCH_ALPHA, notes=notes)
     return verdict, windows
+
+
+def verdict_for(deploy: Deploy) -> tuple[judgement.Verdict, judgement.Windows]:
+    """Read the watched series around `deploy` and judge them (no writes)."""
+    previous, following = _neighbour_ends(deploy)
+    return _verdict(deploy, watched_series_for(deploy), previous, following)
 
 
 def judge_deploy(deploy_id: int, *, now: datetime | None = None) -> DeployWatch | None:
@@ -198,7 +228,7 @@ def judge_deploy(deploy_id: int, *, now: datetime | None = None) -> DeployWatch 
     return watch
 
 
-def _decide(
+def _fill(
     watch: DeployWatch,
     verdict: judgement.Verdict,
     *,
@@ -215,6 +245,16 @@ def _decide(
         else {}
     )
     watch.decided_at = now
+
+
+def _decide(
+    watch: DeployWatch,
+    verdict: judgement.Verdict,
+    *,
+    windows: judgement.Windows | None,
+    now: datetime,
+) -> None:
+    _fill(watch, verdict, windows=windows, now=now)
     watch.save()
     if watch.status == DeployWatch.Status.REGRESSED and settings.DEPLOY_WATCH_HOOK_URL:
         queue_rollback_hook(watch)
@@ -301,3 +341,61 @@ def judge_due(*, now: datetime | None = None) -> list[int]:
     for deploy_id in ids:
         judge_deploy(deploy_id, now=now)
     return ids
+
+
+# --- backfill: recorded deploys judged at once (demo data, imports) -----------------------------
+
+
+def backfill_verdicts(
+    deploys: Iterable[Deploy],
+    *,
+    decided_at: Callable[[Deploy], datetime],
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Judge recorded deploys whose window has passed, all at once: the same judge and windows
+    as `judge_deploy` (three queries a deploy: one per window for all its series; the other
+    deploys' ends read once, for the shortened windows). Writes the watches in bulk
+    and sends no `deploy_judged` (nothing reacts to the past); deploys that already have a
+    watch, are not watchable, or whose window has not passed yet (`schedule_watch` is their
+    path, a skewed clock included) are skipped. Returns {status: count}."""
+    now = now or timezone.now()
+    span = timedelta(seconds=window_seconds())
+    candidates = [d for d in deploys if is_watchable(d) and d.finished_at + span <= now]
+    judged = set(
+        DeployWatch.objects.filter(deploy__in=[d.pk for d in candidates]).values_list(
+            "deploy_id", flat=True
+        )
+    )
+    todo = [d for d in candidates if d.pk not in judged]
+    counts: dict[str, int] = {}
+    if not todo:
+        return counts
+    watched = list(MetricSeries.objects.filter(watched=True).order_by("name"))
+    ends: dict[int, list[datetime]] = {}
+    for service_id, finished in (
+        Deploy.objects.filter(
+            service_id__in={d.service_id for d in todo},
+            environment__in=settings.PRODUCTION_ENVIRONMENTS,
+            status=Deploy.Status.SUCCESS,
+        )
+        .order_by("finished_at")
+        .values_list("service_id", "finished_at")
+    ):
+        ends.setdefault(service_id, []).append(finished)
+    rows = []
+    for deploy in todo:
+        service_ends = ends.get(deploy.service_id, [])
+        i, j = (
+            bisect_left(service_ends, deploy.finished_at),
+            bisect_right(service_ends, deploy.finished_at),
+        )
+        previous = service_ends[i - 1] if i > 0 else None
+        following = service_ends[j] if j < len(service_ends) else None
+        series_list = [s for s in watched if s.service_id in (None, deploy.service_id)]
+        verdict, windows = _verdict(deploy, series_list, previous, following)
+        watch = DeployWatch(deploy=deploy, due_at=deploy.finished_at + span)
+        _fill(watch, verdict, windows=windows, now=decided_at(deploy))
+        rows.append(watch)
+        counts[watch.status] = counts.get(watch.status, 0) + 1
+    DeployWatch.objects.bulk_create(rows, batch_size=500)
+    return counts

@@ -1,13 +1,14 @@
 """Demo data step "alerts & metrics" (see seed_demo). Idempotent.
 
-- Business series revenue ($), registrations and logins (logins belong to `accounts`; the other
-  two are company-wide) and a system series (db-master connections): 5-minute points over 13
-  months, one-minute points for the last three weeks (the immune system's 10-minute windows need
-  them), with daily and weekly seasonality, a slow trend and noise; a visible dip during the
-  login outage and a connection spike on db-master. The business series are watched.
-- Alerts: the login outage "opened by an alert" (LoginErrorRate on accounts, critical, resolved
-  at mitigation; PostgresTooManyConnections on db-master), alerts for recent incidents (still
-  firing for those under investigation), and warnings that opened nothing, each saying why.
+- Business series revenue ($), registrations and logins, company-wide, and a system series
+  (db-master connections): 5-minute points over 13 months, one-minute points for the last three
+  weeks (the immune system's 10-minute windows need them), with daily and weekly seasonality, a
+  slow trend and noise; a visible dip during the login outage, a connection spike on db-master,
+  and a small revenue dip after checkout's marginal deploy. The business series are watched.
+- Alerts: the login outage's (PostgresTooManyConnections on db-master, then LoginErrorRate on
+  accounts, critical, resolved at mitigation) fire after the immune system's verdict opened the
+  incident, so they join it; alerts for recent incidents (still firing for those under
+  investigation), and warnings that opened nothing, each saying why.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from metrics_link.demo.story import (
     LOGIN_OUTAGE_RECOVERY_BUMP,
     LOGIN_OUTAGE_TITLE,
     LOGIN_SERVICE,
+    MARGINAL_DIP,
+    MARGINAL_DIP_MINUTES,
+    MINUTE_POINTS_DAYS,
+    login_alerts_at,
     login_outage_window,
+    marginal_deploy_at,
 )
 from metrics_link.models import Alert, MetricPoint, MetricSeries, Service
 
@@ -37,14 +43,14 @@ DAYS = 395
 # The recent weeks at one-minute resolution: the immune system judges a deploy on 10-minute
 # windows, which five-minute points would give two samples each.
 RECENT_STEP = timedelta(minutes=1)
-RECENT_DAYS = 21
+RECENT_DAYS = MINUTE_POINTS_DAYS
 # name -> (bad direction, critical): the business series the immune system watches.
 WATCHED = {"logins": ("drop", True), "registrations": ("drop", False), "revenue": ("drop", False)}
 BATCH = 20_000
 
 # name, label, unit, service slug or None, aggregation, kind, level per 5 minutes at peak
 SERIES = [
-    ("logins", "Logins", "logins", LOGIN_SERVICE, "sum", "business", 620.0),
+    ("logins", "Logins", "logins", None, "sum", "business", 620.0),
     ("registrations", "Registrations", "registrations", None, "sum", "business", 38.0),
     ("revenue", "Revenue", "$", None, "sum", "business", 940.0),
     ("db-master-connections", "DB connections", "connections", "db-master", "mean", "system", 0.0),
@@ -65,6 +71,8 @@ def _metrics(ctx) -> int:
     rng = random.Random(ctx.seed + 4)
     services = {s.slug: s for s in Service.objects.filter(slug__in=[LOGIN_SERVICE, "db-master"])}
     start, _detected, mitigated, _resolved = login_outage_window(ctx.now)
+    marginal = marginal_deploy_at(ctx.now)
+    marginal_end = marginal + timedelta(minutes=MARGINAL_DIP_MINUTES)
     first = ctx.now - timedelta(days=DAYS)
     first = first.replace(minute=first.minute - first.minute % 5, second=0, microsecond=0)
     moments = []
@@ -111,6 +119,8 @@ def _metrics(ctx) -> int:
                     value *= 1 - dip
                 elif name == "logins" and mitigated <= moment < mitigated + timedelta(minutes=20):
                     value *= 1 + LOGIN_OUTAGE_RECOVERY_BUMP
+                elif marginal < moment <= marginal_end:
+                    value *= 1 - MARGINAL_DIP.get(name, 0.0)
                 value = round(value, 2) if unit == "$" else float(round(value))
             rows.append((series.pk, stamps[index], max(value, 0.0)))
         _insert_points(rows)
@@ -200,7 +210,9 @@ def _alerts(ctx) -> int:
     services = {s.slug: s for s in Service.objects.all()}
     rng = random.Random(ctx.seed + 5)
     start, _detected, mitigated, _resolved = login_outage_window(ctx.now)
+    db_at, login_at = login_alerts_at(start)
     created: list[tuple[Alert, Incident | None, bool]] = []
+    # Both join the incident the immune system opened (neither opened it).
     created.append(
         (
             _alert(
@@ -208,12 +220,12 @@ def _alerts(ctx) -> int:
                 services[LOGIN_SERVICE],
                 LOGIN_ALERT,
                 "critical",
-                start,
+                login_at,
                 mitigated,
-                "Login success rate below 80% for 3 minutes.",
+                "Login success rate below 80% for 10 minutes.",
             ),
             login,
-            True,
+            False,
         )
     )
     created.append(
@@ -223,9 +235,9 @@ def _alerts(ctx) -> int:
                 services["db-master"],
                 DB_ALERT,
                 "critical",
-                start + timedelta(minutes=1),
+                db_at,
                 mitigated + timedelta(minutes=3),
-                "db-master at max_connections (500/500).",
+                "db-master at max_connections (500/500) for 10 minutes.",
                 instance="db-master-1:9187",
             ),
             login,
@@ -306,7 +318,7 @@ def _alerts(ctx) -> int:
         # The incidents step wrote the paging alert as a plain machine entry: tie it to the row.
         first = created[0][0]
         TimelineEntry.objects.filter(
-            incident=login, kind=TimelineEntry.Kind.ALERT, at=start, dedupe_key=""
+            incident=login, kind=TimelineEntry.Kind.ALERT, at=login_at, dedupe_key=""
         ).update(alert=first, dedupe_key=f"alert:{first.pk}")
         entries = [
             e

@@ -2,7 +2,9 @@
 
 Tens of deploys a day across the services over the last 90 days and a sparser year before, with
 commits, a few failed and rolled-back deploys, and the login outage's culprit: profile-web v2.41.0
-shipped the "recently viewed" panel about 40 minutes before the outage and ranks first.
+shipped the "recently viewed" panel and finished as the outage started; it ranks first. The day
+before, checkout's marginal deploy (revenue dips a little) finishes with no other deploy near it.
+The immune system judges them all in the "verdicts" step (postmortems/demo/immune.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from metrics_link.demo.story import (
     CULPRIT_SERVICE,
     CULPRIT_VERSION,
     LOGIN_OUTAGE_TITLE,
+    MARGINAL_QUIET,
+    MARGINAL_SERVICE,
     login_outage_window,
+    marginal_deploy_at,
 )
 from metrics_link.models import Commit, Deploy, DeployCommit, Service
 
@@ -188,6 +193,7 @@ def run(ctx, progress) -> None:
     login_services = {s.slug for s in login.services.all()} if login else set()
     quiet_from, quiet_to = start - timedelta(hours=3), start + timedelta(minutes=30)
     own_quiet_from = start - timedelta(hours=26)
+    marginal_at = marginal_deploy_at(ctx.now)
 
     b = _Builder(rng)
     slugs = sorted(services)
@@ -206,6 +212,8 @@ def run(ctx, progress) -> None:
             slug = rng.choices(slugs, weights)[0]
             if quiet_from <= at <= quiet_to:
                 continue  # the story: nothing else shipped just before the login outage
+            if abs(at - marginal_at) <= MARGINAL_QUIET:
+                continue
             if slug in login_services and own_quiet_from <= at <= quiet_to:
                 continue
             roll = rng.random()
@@ -219,17 +227,23 @@ def run(ctx, progress) -> None:
             env = "staging" if rng.random() < 0.2 else "production"
             b.add(service=services[slug], at=at, status=status, environment=env)
 
-    # The culprit: many commits, shipped ~40 minutes before the outage, rolled back during it.
+    # The culprit: many commits, finished as the outage started, rolled back (a revert deploy)
+    # during it.
     culprit_messages = CULPRIT_COMMITS + [
         f"{rng.choice(VERBS)} {rng.choice(THINGS)}" for _ in range(14)
     ]
     culprit = b.add(
         service=services[CULPRIT_SERVICE],
-        at=start - timedelta(minutes=40),
+        at=start,
         messages=culprit_messages,
         version=CULPRIT_VERSION,
-        status=Deploy.Status.ROLLED_BACK,
         deployer="julia",
+    )
+    b.add(
+        service=services[MARGINAL_SERVICE],
+        at=marginal_at,
+        messages=["Show the order summary in the new layout", "Move promo-code field below"],
+        deployer="tom",
     )
     b.add(
         service=services[CULPRIT_SERVICE],

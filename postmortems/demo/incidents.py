@@ -8,7 +8,12 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from metrics_link.demo.story import LOGIN_OUTAGE_TITLE, LOGIN_SERVICE, login_outage_window
+from metrics_link.demo.story import (
+    LOGIN_OUTAGE_TITLE,
+    LOGIN_SERVICE,
+    login_alerts_at,
+    login_outage_window,
+)
 from metrics_link.models import Service
 
 from ..models import Incident, TimelineEntry
@@ -33,24 +38,35 @@ TEMPLATES = [
     ("Replica lag on primary database", "db-master", "Stale data shown after writes."),
 ]
 
+# (minutes after the start, or ALERT: when LoginErrorRate fired), kind, source, body, starred.
+# The immune system's verdict (the entry that opened the incident) is added by the "verdicts"
+# step, which judges the deploys (postmortems/demo/immune.py).
+ALERT = "alert"
 LOGIN_TIMELINE = [
-    (0, "alert", "machine", "Alert **LoginErrorRate** firing: login success rate below 80%.", True),
     (
-        4,
+        ALERT,
+        "alert",
+        "machine",
+        "Alert **LoginErrorRate** firing: login success rate below 80%.",
+        True,
+    ),
+    (
+        14,
         "note",
         "human",
-        "Paged. Login error rate at 35% and climbing. Looking at accounts dashboards.",
+        "Paged by the immune system's incident. Login error rate at 35%. Looking at accounts "
+        "dashboards.",
         False,
     ),
     (
-        9,
+        16,
         "note",
         "human",
         "accounts pods healthy; errors are `too many connections` from the master database.",
         True,
     ),
     (
-        17,
+        19,
         "note",
         "human",
         "Master at `max_connections` (500). Top queries: `recently_viewed` from profile-web, 1.8 s each.",
@@ -60,7 +76,8 @@ LOGIN_TIMELINE = [
         26,
         "note",
         "human",
-        "profile-web v2.41.0 shipped the *recently viewed* panel 40 min before the start.",
+        "profile-web v2.41.0 (*recently viewed* panel) finished as it started; the immune "
+        "system had flagged it first.",
         False,
     ),
     (38, "note", "human", "Rolled back profile-web to v2.40.3.", True),
@@ -101,25 +118,31 @@ def run(ctx, progress) -> None:
             "with slow, uncached queries on the master. Logins need a master connection, so they failed."
         ),
         started_at=start,
-        started_at_source=Provenance.ALERT,
+        started_at_source=Provenance.IMMUNE,
         detected_at=detected,
-        detected_at_source=Provenance.ALERT,
+        detected_at_source=Provenance.IMMUNE,
         mitigated_at=mitigated,
         resolved_at=resolved,
         commander=demo,
         reporter=_user("bob"),
-        origin=Incident.Origin.ALERT,
+        origin=Incident.Origin.IMMUNE,
     )
     login.services.set([services[LOGIN_SERVICE], services["db-master"]])
     login.responders.set([_user("bob"), _user("ned"), _user("maria")])
+    _db_alert, login_alert = login_alerts_at(start)
     for minutes, kind, source, body, starred in LOGIN_TIMELINE:
-        author = None if source == "machine" else (_user("bob") if minutes < 20 else demo)
+        at = login_alert if minutes == ALERT else start + timedelta(minutes=minutes)
+        author = (
+            None
+            if source == "machine"
+            else (_user("bob") if at < start + timedelta(minutes=20) else demo)
+        )
         add_timeline_entry(
             incident=login,
             body=body,
             kind=kind,
             author=author,
-            at=start + timedelta(minutes=minutes),
+            at=at,
             source=source,
             starred=starred,
         )

@@ -3,7 +3,10 @@
 For each business series of the incident's services plus the company-wide ones: the points over
 the incident window with margins, against the same window one week earlier (shifted onto the same
 time axis), and the difference summed over the window itself (start → mitigation, else
-resolution, else now: the time users suffered). All series' points are read in ONE query.
+resolution, else now: the time users suffered). All stored series' points are read in ONE
+query; a series with a PromQL query (and PROMETHEUS_URL set) is read from Prometheus with the
+reader the immune system uses (`query_range`, with a timeout): a timeout or an error gives that
+series no points ("no data" on the page), never a 500.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from metrics_link.charts import Series, format_value, line_chart
 from metrics_link.models import Alert, MetricPoint, MetricSeries
+from metrics_link.services.prometheus import reads_from_prometheus, series_points
 from metrics_link.times import shift_time
 
-from ..models import IncidentAlert
+from ..models import Incident, IncidentAlert
 
 WEEK = timedelta(days=7)
 MIN_MARGIN = timedelta(minutes=30)
@@ -64,7 +71,7 @@ class SeriesImpact:
         return impact_sentence(self)
 
 
-def incident_window(incident, now: datetime | None = None) -> tuple[datetime, datetime]:
+def incident_window(incident: Incident, now: datetime | None = None) -> tuple[datetime, datetime]:
     """(start, end) of the time users suffered: start → mitigation, else resolution, else now."""
     now = now or timezone.now()
     end = incident.mitigated_at or incident.resolved_at or now
@@ -76,7 +83,7 @@ def chart_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return shift_time(start, -margin), shift_time(end, margin)
 
 
-def business_series_for(incident):
+def business_series_for(incident: Incident) -> QuerySet[MetricSeries]:
     """Business series of the incident's services, then the company-wide ones."""
     return (
         MetricSeries.objects.filter(kind=MetricSeries.Kind.BUSINESS)
@@ -126,7 +133,9 @@ def impact_sentence(impact: SeriesImpact) -> str:
     return f"≈ {_amount(impact.difference, series.unit)} {'fewer' if down else 'more'} {noun} than the week before."
 
 
-def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, list[SeriesImpact]]:
+def series_impacts(
+    incident: Incident, *, now: datetime | None = None
+) -> tuple[tuple, list[SeriesImpact]]:
     """((start, end), impacts) with every series' points read in one query."""
     now = now or timezone.now()
     start, end = incident_window(incident, now)
@@ -144,11 +153,15 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
         )
         for s in series_list
     }
+    remote = [s for s in series_list if reads_from_prometheus(s)]
+    stored = [s.pk for s in series_list if not reads_from_prometheus(s)]
     rows = (
-        MetricPoint.objects.filter(series_id__in=list(impacts))
+        MetricPoint.objects.filter(series_id__in=stored)
         .filter(Q(ts__gte=low, ts__lte=high) | Q(ts__gte=low - WEEK, ts__lte=high - WEEK))
         .order_by("series_id", "ts")
         .values_list("series_id", "ts", "value")
+        if stored
+        else []
     )
     for series_id, ts, value in rows:
         impact = impacts[series_id]
@@ -156,6 +169,13 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
             impact.current.append((ts, value))
         else:
             impact.previous.append((ts + WEEK, value))
+    for series in remote:
+        # Same step over spans of the same length: last week's timestamps + 7 days match.
+        impact = impacts[series.pk]
+        impact.current = series_points(series, low, high)
+        impact.previous = [
+            (ts + WEEK, v) for ts, v in series_points(series, low - WEEK, high - WEEK)
+        ]
     for impact in impacts.values():
         impact.in_window = sum(start <= ts <= end for ts, _ in impact.current)
         before = {ts: value for ts, value in impact.previous if start <= ts < end}
@@ -173,14 +193,14 @@ def series_impacts(incident, *, now: datetime | None = None) -> tuple[tuple, lis
     return (start, end), [impacts[s.pk] for s in series_list]
 
 
-def impact_lines(incident) -> list[str]:
+def impact_lines(incident: Incident) -> list[str]:
     """One sentence per business metric lost against the same window a week earlier, e.g.
     "≈ 1,240 fewer logins than the week before". Used by the postmortem draft and reviews."""
     _window, impacts = series_impacts(incident)
     return [impact.sentence() for impact in impacts if impact.matched]
 
 
-def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
+def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]) -> SafeString | None:
     """This week's line around the incident (before, during, after: hence "This week", not
     "During the incident"), last week's dashed, and the incident as a band. The x axis spans the
     whole chart range, so an incident still open shows its band up to now even when the last
@@ -201,10 +221,11 @@ def impact_chart(impact: SeriesImpact, window: tuple[datetime, datetime]):
     )
 
 
-def impact_section(incident, user) -> dict | None:
+def impact_section(incident: Incident, user: AbstractBaseUser | AnonymousUser) -> dict | None:
     """Context of the incident page's section, or None to hide it.
 
-    Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points.
+    Queries: series (1), all points (1), the incident's alerts (1), whatever the number of points
+    (plus two `query_range` calls per PromQL series).
     `user` may see the incident (the page checked); alerts belong to services and are shown whole.
     """
     window, impacts = series_impacts(incident)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 
@@ -9,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from metrics_link import tasks
-from metrics_link.models import DeployWatch, MetricPoint, MetricSeries
+from metrics_link.models import Deploy, DeployWatch, MetricPoint, MetricSeries, OutboxMessage
 from metrics_link.services.deploys import record_deploy
 from metrics_link.services.sweep import sweep_pending
-from metrics_link.services.watch import judge_deploy
+from metrics_link.services.watch import backfill_verdicts, judge_deploy
 from metrics_link.signals import deploy_judged
 from tests.factories import MetricSeriesFactory, ServiceFactory, TeamFactory, UserFactory
 
@@ -307,3 +308,76 @@ def test_a_deploy_being_watched_says_when_the_verdict_comes(client_for, user):
     deploy = record_deploy(service="web").deploy
     page = client_for(user).get(f"/deploys/{deploy.pk}/").content.decode()
     assert "the verdict comes at" in page
+
+
+# --- bad input: no_data or a clear reason, never a crash ----------------------------------------
+
+
+def test_a_metric_with_points_after_but_none_before_says_which_window_is_short():
+    end = timezone.now() - timedelta(hours=1)
+    series = series_around("logins", end)
+    MetricPoint.objects.filter(series=series, ts__lte=end).delete()
+    deploy = record_deploy(service="web", finished_at=end).deploy
+    watch = judge_deploy(deploy.pk)
+    assert watch.status == DeployWatch.Status.NO_DATA
+    assert "got 0 in the window before" in watch.results[0]["reason"]
+
+
+def test_a_metric_without_data_beside_one_with_data_is_left_out_and_said_so():
+    end = timezone.now() - timedelta(hours=1)
+    series_around("logins", end)
+    MetricSeriesFactory(name="signups", watched=True)  # never received a point
+    deploy = record_deploy(service="web", finished_at=end).deploy
+    watch = judge_deploy(deploy.pk)
+    assert watch.status == DeployWatch.Status.HEALTHY
+    assert "1 metric(s) not judged: too few points." in watch.notes
+    signups = next(r for r in watch.results if r["name"] == "signups")
+    assert signups["passed"] is None and "5 needed" in signups["reason"]
+
+
+def test_a_first_deploy_that_regressed_has_no_rollback_target_in_its_hook(settings):
+    settings.DEPLOY_WATCH_HOOK_URL = "http://127.0.0.1:9/rollback"
+    end = timezone.now() - timedelta(hours=1)
+    series_around("logins", end, before=100, after=50, critical=True)
+    deploy = record_deploy(service="web", finished_at=end).deploy
+    watch = judge_deploy(deploy.pk)
+    assert watch.status == DeployWatch.Status.REGRESSED
+    assert "nothing to roll back to" in watch.notes
+    body = json.loads(OutboxMessage.objects.get(channel="hook").payload["body"])
+    assert body["rollback_to"] is None
+
+
+def test_a_deploy_stamped_in_the_future_reads_as_no_data_with_its_reason(
+    api_client_for, client_for, user
+):
+    deploy = record_deploy(service="web", finished_at=timezone.now() + timedelta(hours=3)).deploy
+    body = api_client_for(user).get(f"/api/deploys/{deploy.pk}/watch/").json()
+    assert body["status"] == "no_data" and body["metrics"] == []
+    assert any("skewed" in note for note in body["notes"])
+    assert judge_deploy(deploy.pk).status == DeployWatch.Status.NO_DATA  # decided: unchanged
+    page = client_for(user).get(deploy.get_absolute_url())
+    assert page.status_code == 200 and "skewed" in page.content.decode()
+
+
+def test_a_backfill_judges_past_deploys_and_skips_those_not_due_or_in_the_future():
+    end = timezone.now() - timedelta(hours=1)
+    series_around("logins", end, before=100, after=60, critical=True)
+    past = Deploy.objects.create(
+        service=ServiceFactory(), environment="production", status="success", finished_at=end
+    )
+    recent = Deploy.objects.create(
+        service=past.service,
+        environment="production",
+        status="success",
+        finished_at=timezone.now() - timedelta(minutes=2),
+    )
+    ahead = Deploy.objects.create(
+        service=past.service,
+        environment="production",
+        status="success",
+        finished_at=timezone.now() + timedelta(days=1),
+    )
+    counts = backfill_verdicts([past, recent, ahead], decided_at=lambda d: d.finished_at)
+    assert counts == {"regressed": 1}
+    assert list(DeployWatch.objects.values_list("deploy_id", flat=True)) == [past.pk]
+    assert backfill_verdicts([past], decided_at=lambda d: d.finished_at) == {}  # once

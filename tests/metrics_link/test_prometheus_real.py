@@ -1,6 +1,7 @@
 """The immune system against a real Prometheus (Debian's package): it scrapes a tiny exporter this
 test controls; a deploy, then the metric degrades, and the verdict is `regressed`, the incident
-opens with the deploy first, and the signed hook reaches a local receiver.
+opens with the deploy first (its impact chart read from the same Prometheus), and the signed hook
+reaches a local receiver.
 
 A fresh Prometheus has no week-old data: the judgment is against the window before only. The
 scrape interval is 1 s and the watch window 8 s, so the whole test takes about half a minute.
@@ -30,7 +31,9 @@ from metrics_link.services.outbox import send_message
 from metrics_link.services.prometheus import query_values
 from metrics_link.services.watch import judge_deploy
 from postmortems.models import Incident
+from postmortems.selectors.impact import impact_section
 from postmortems.selectors.suspects import ranked_suspects
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.django_db]
 
@@ -164,6 +167,10 @@ def test_a_deploy_that_degrades_a_prometheus_metric_is_caught(
     assert "judged against the window before only" in watch.results[0]["reason"]
     incident = Incident.objects.get()
     assert ranked_suspects(incident)[0].deploy == deploy
+    # The incident's impact chart reads the same series from the same Prometheus.
+    impact = impact_section(incident, UserFactory())
+    (row,) = impact["rows"]
+    assert row["series"].name == "logins" and row["chart"] is not None
     hook = OutboxMessage.objects.get(channel="hook")
     send_message(message_id=hook.pk)  # what the worker does (already done when tasks run eagerly)
     headers, body = receiver.received[0]

@@ -1,11 +1,15 @@
-"""The "alerts & metrics" seed step: the login outage opened by an alert, with a visible dip."""
+"""The "alerts & metrics" seed step: the login outage's alerts fire after the immune system's
+verdict (which opened it) and join it; a visible dip."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
 
 from metrics_link.demo import catalog
-from metrics_link.demo.story import LOGIN_OUTAGE_TITLE, DemoContext, anchor_now
+from metrics_link.demo.story import LOGIN_ALERT, LOGIN_OUTAGE_TITLE, DemoContext, anchor_now
 from metrics_link.models import Alert, MetricPoint
 from postmortems.demo import alerts, incidents
 from postmortems.models import Incident, IncidentAlert
@@ -14,7 +18,7 @@ from postmortems.selectors.impact import impact_lines
 pytestmark = pytest.mark.django_db
 
 
-def test_the_login_outage_is_opened_by_an_alert_and_shows_its_dip(monkeypatch):
+def test_the_login_outages_alerts_join_it_after_the_verdict_and_it_shows_its_dip(monkeypatch):
     monkeypatch.setattr(alerts, "DAYS", 20)  # 13 months in the real seed; 20 days suffice here
     ctx = DemoContext(now=anchor_now())
     notes: list[str] = []
@@ -22,13 +26,18 @@ def test_the_login_outage_is_opened_by_an_alert_and_shows_its_dip(monkeypatch):
         step(ctx, notes.append)
 
     login = Incident.objects.get(title=LOGIN_OUTAGE_TITLE)
-    opener = IncidentAlert.objects.get(incident=login, opened=True).alert
+    assert login.origin == Incident.Origin.IMMUNE
+    assert not IncidentAlert.objects.filter(incident=login, opened=True).exists()
+    opener = IncidentAlert.objects.get(incident=login, alert__name=LOGIN_ALERT).alert
     assert (opener.service.slug, opener.severity, opener.status) == (
         "accounts",
         "critical",
         "resolved",
     )
-    assert opener.starts_at == login.started_at
+    # Every alert fires after the watch window: the verdict detected the outage first.
+    first_alert = min(link.alert.starts_at for link in login.alert_links.all())
+    assert first_alert > login.detected_at
+    assert login.detected_at - login.started_at > timedelta(seconds=settings.DEPLOY_WATCH_SECONDS)
     assert opener.ends_at == login.mitigated_at
     assert login.timeline.filter(alert=opener, dedupe_key=f"alert:{opener.pk}").count() == 1
     assert login.timeline.filter(dedupe_key=f"alert:{opener.pk}:resolved").count() == 1

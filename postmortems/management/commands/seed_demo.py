@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from metrics_link.demo import catalog
 from metrics_link.demo.story import DemoContext, anchor_now
 
-from ...demo import actions, alerts, deploys, documents, incidents, reviews, whys
+from ...demo import actions, alerts, deploys, documents, immune, incidents, reviews, whys
 
 # (name, run(ctx, progress)). Features append their steps in order; each step is idempotent.
 STEPS: list[tuple[str, Callable]] = [
@@ -22,6 +22,7 @@ STEPS: list[tuple[str, Callable]] = [
     ("incidents", incidents.run),
     ("deploys", deploys.run),
     ("alerts & metrics", alerts.run),
+    ("verdicts", immune.run),
     ("whys", whys.run),
     ("actions", actions.run),
     ("postmortems", documents.run),
