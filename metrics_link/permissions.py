@@ -10,7 +10,18 @@ API and admin agree. Reads are not decided here (they follow each type's accesso
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
+    from .models import MetricSeries, Service, Team
+
+# Who acts: a person (signed in or not) or `None`, the product itself.
+Actor = User | AnonymousUser | None
 
 NOT_SERVICE_TEAM = (
     "Only members and the manager of {team}, or an administrator, can change {service}."
@@ -39,30 +50,30 @@ def require(allowed: bool, reason: str) -> None:
         raise NotAllowed(reason)
 
 
-def is_system(user) -> bool:
+def is_system(user: Actor) -> bool:
     """The product acting on its own (no person): webhooks, tasks, commands."""
     return user is None
 
 
-def is_signed_in(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
+def is_signed_in(user: Actor) -> TypeIs[User]:
+    return isinstance(user, User) and user.is_authenticated and user.is_active
 
 
-def is_superuser(user) -> bool:
+def is_superuser(user: Actor) -> bool:
     return is_signed_in(user) and user.is_superuser
 
 
-def is_team_manager(user, team) -> bool:
+def is_team_manager(user: Actor, team: Team | None) -> bool:
     return bool(team is not None and is_signed_in(user) and team.manager_id == user.pk)
 
 
-def is_team_member(user, team) -> bool:
+def is_team_member(user: Actor, team: Team | None) -> bool:
     return bool(
         team is not None and is_signed_in(user) and team.members.filter(pk=user.pk).exists()
     )
 
 
-def can_edit_service(user, service) -> bool:
+def can_edit_service(user: Actor, service: Service) -> bool:
     """The owning team's members and manager, superusers. An unclaimed service is claimed first."""
     if is_system(user) or is_superuser(user):
         return True
@@ -70,7 +81,7 @@ def can_edit_service(user, service) -> bool:
     return is_team_manager(user, team) or is_team_member(user, team)
 
 
-def can_claim_service(user, service, team) -> bool:
+def can_claim_service(user: Actor, service: Service, team: Team) -> bool:
     """Claiming for `team`: a member (or the manager) of that team; moving a service that already
     has a team also needs the right to edit it."""
     if is_system(user) or is_superuser(user):
@@ -80,27 +91,27 @@ def can_claim_service(user, service, team) -> bool:
     return service.team_id is None or service.team_id == team.pk or can_edit_service(user, service)
 
 
-def service_refusal(user, service, team=None) -> str:
+def service_refusal(user: Actor, service: Service, team: Team | None = None) -> str:
     """The reason to show when `user` may not change `service` (or claim it for `team`)."""
     if team is not None and service.team_id != team.pk and not is_team_member(user, team):
         return NOT_CLAIMING_MEMBER.format(team=team.name, service=service.slug)
-    if service.team_id is None:
+    if service.team is None:
         return UNCLAIMED_SERVICE.format(service=service.slug)
     return NOT_SERVICE_TEAM.format(team=service.team.name, service=service.slug)
 
 
-def can_edit_metric_series(user, series) -> bool:
+def can_edit_metric_series(user: Actor, series: MetricSeries) -> bool:
     """Watched-metric settings: the series' service team and superusers; company-wide series
     (no service): superusers only."""
     if is_system(user) or is_superuser(user):
         return True
-    if series.service_id is None:
+    if series.service is None:
         return False
     team = series.service.team
     return is_team_manager(user, team) or is_team_member(user, team)
 
 
-def series_refusal(series) -> str:
-    if series.service_id is None:
+def series_refusal(series: MetricSeries) -> str:
+    if series.service is None:
         return COMPANY_SERIES.format(series=series.name)
     return NOT_SERIES_TEAM.format(service=series.service.slug, series=series.name)

@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from metrics_link.models import Team
 from metrics_link.permissions import (
+    Actor,
     NotAllowed,
     can_claim_service,
     can_edit_metric_series,
@@ -32,9 +33,11 @@ from metrics_link.permissions import (
     service_refusal,
 )
 
-from .models import Incident
+from .models import ActionItem, Incident, Retrospective, WhyNode
+from .models.documents import Postmortem
 
 __all__ = [
+    "Actor",
     "NotAllowed",
     "can_add_note",
     "can_approve_postmortem",
@@ -81,12 +84,12 @@ CANNOT_JOIN = "You cannot join #{pk}."
 # --------------------------------------------------------------------------- incidents
 
 
-def can_see_incident(user, incident) -> bool:
+def can_see_incident(user: Actor, incident: Incident) -> bool:
     """The read rule, asked through the one queryset (never re-implemented here)."""
     return is_system(user) or Incident.objects.visible_to(user).filter(pk=incident.pk).exists()
 
 
-def is_incident_person(user, incident) -> bool:
+def is_incident_person(user: Actor, incident: Incident) -> bool:
     """Its commander, reporter or one of its responders."""
     if not is_signed_in(user):
         return False
@@ -95,14 +98,14 @@ def is_incident_person(user, incident) -> bool:
     return incident.responders.filter(pk=user.pk).exists()
 
 
-def is_incident_manager(user, incident) -> bool:
+def is_incident_manager(user: Actor, incident: Incident) -> bool:
     """The manager of a team owning one of the incident's services."""
     if not is_signed_in(user):
         return False
     return Team.objects.filter(manager=user, services__incidents=incident).exists()
 
 
-def can_edit_incident(user, incident) -> bool:
+def can_edit_incident(user: Actor, incident: Incident) -> bool:
     """Fields, status, timeline stars, verdicts, why nodes, postmortem draft: its people, the
     managers of its services' teams, superusers."""
     return (
@@ -113,7 +116,7 @@ def can_edit_incident(user, incident) -> bool:
     )
 
 
-def can_change_visibility(user, incident) -> bool:
+def can_change_visibility(user: Actor, incident: Incident) -> bool:
     """Public ↔ restricted: the commander and superusers only."""
     return (
         is_system(user)
@@ -122,42 +125,43 @@ def can_change_visibility(user, incident) -> bool:
     )
 
 
-def can_join_incident(user, incident) -> bool:
+def can_join_incident(user: Actor, incident: Incident) -> bool:
     """Any employee who can read the incident may join it as a responder."""
     return is_signed_in(user) and can_see_incident(user, incident)
 
 
-def can_add_note(user, incident) -> bool:
+def can_add_note(user: Actor, incident: Incident) -> bool:
     """Timeline notes: anyone who can read the incident."""
     return is_system(user) or (is_signed_in(user) and can_see_incident(user, incident))
 
 
-def can_edit_why(user, node_or_incident) -> bool:
-    incident = getattr(node_or_incident, "incident", node_or_incident)
+def can_edit_why(user: Actor, node_or_incident: WhyNode | Incident) -> bool:
+    if isinstance(node_or_incident, WhyNode):
+        return can_edit_incident(user, node_or_incident.incident)
+    return can_edit_incident(user, node_or_incident)
+
+
+def can_judge_suspects(user: Actor, incident: Incident) -> bool:
     return can_edit_incident(user, incident)
 
 
-def can_judge_suspects(user, incident) -> bool:
-    return can_edit_incident(user, incident)
-
-
-def incident_refusal(incident) -> str:
+def incident_refusal(incident: Incident) -> str:
     return NOT_INCIDENT_PERSON.format(pk=incident.pk)
 
 
-def require_incident_editor(user, incident) -> None:
+def require_incident_editor(user: Actor, incident: Incident) -> None:
     require(can_edit_incident(user, incident), incident_refusal(incident))
 
 
 # --------------------------------------------------------------------------- postmortems
 
 
-def can_edit_postmortem(user, postmortem) -> bool:
+def can_edit_postmortem(user: Actor, postmortem: Postmortem) -> bool:
     """The draft, its reviewers, submitting and publishing: as the incident."""
     return can_edit_incident(user, postmortem.incident)
 
 
-def can_approve_postmortem(user, postmortem) -> bool:
+def can_approve_postmortem(user: Actor, postmortem: Postmortem) -> bool:
     """Approve or request changes: its named reviewers only."""
     return is_signed_in(user) and postmortem.reviewers.filter(pk=user.pk).exists()
 
@@ -165,7 +169,7 @@ def can_approve_postmortem(user, postmortem) -> bool:
 # --------------------------------------------------------------------------- action items
 
 
-def can_edit_action_item(user, item) -> bool:
+def can_edit_action_item(user: Actor, item: ActionItem) -> bool:
     """Edit, reassign, close, reopen or delete: the owner, the team's manager, the incident's
     commander, superusers."""
     if is_system(user) or is_superuser(user):
@@ -174,30 +178,34 @@ def can_edit_action_item(user, item) -> bool:
         return False
     if item.owner_id == user.pk or is_team_manager(user, item.team):
         return True
-    return bool(item.incident_id and item.incident.commander_id == user.pk)
+    return item.incident is not None and item.incident.commander_id == user.pk
 
 
-def can_bulk_reassign(user, item) -> bool:
+def can_bulk_reassign(user: Actor, item: ActionItem) -> bool:
     """Reassigning many at once (the tracker's bulk action): the team's manager, superusers."""
     return is_system(user) or is_superuser(user) or is_team_manager(user, item.team)
 
 
-def action_item_refusal(item) -> str:
+def action_item_refusal(item: ActionItem) -> str:
     return NOT_ITEM_PERSON.format(title=item.title)
 
 
-def require_action_item_editor(user, item) -> None:
+def require_action_item_editor(user: Actor, item: ActionItem) -> None:
     require(can_edit_action_item(user, item), action_item_refusal(item))
 
 
 # --------------------------------------------------------------------------- retrospectives
 
 
-def can_edit_retro(user, retro=None, team=None) -> bool:
+def can_edit_retro(
+    user: Actor, retro: Retrospective | None = None, team: Team | None = None
+) -> bool:
     """A retro (and its items and actions): members and the manager of its team, superusers."""
     if is_system(user) or is_superuser(user):
         return True
     if not is_signed_in(user):
         return False
     team_id = retro.team_id if retro is not None else (team.pk if team is not None else None)
+    if team_id is None:
+        return False
     return Team.objects.filter(pk=team_id).filter(Q(members=user) | Q(manager=user)).exists()

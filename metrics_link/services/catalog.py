@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -123,8 +124,7 @@ def update_service(*, service: Service, by: User | None = None, **changes: objec
     service = (
         Service.objects.select_for_update(of=("self",)).select_related("team").get(pk=service.pk)
     )
-    new_team = changes.get("team", service.team)
-    assert new_team is None or isinstance(new_team, Team)  # _check_fields kept only a Team
+    new_team = cast(Team | None, changes.get("team", service.team))  # _check_fields: a Team
     if "team" in changes and new_team is not None and service.team_id != new_team.pk:
         perms.require(
             perms.can_claim_service(by, service, new_team),

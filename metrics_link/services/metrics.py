@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
@@ -112,9 +112,7 @@ BAD_MIN_CHANGE = "min_change is a fraction between 0 and 10 (0.05 = 5%)."
 
 
 @transaction.atomic
-def update_series(
-    *, series: MetricSeries, by: AbstractBaseUser | None = None, **changes: Any
-) -> MetricSeries:
+def update_series(*, series: MetricSeries, by: User | None = None, **changes: Any) -> MetricSeries:
     """Change a series' watch settings: the team of its service, or a superuser; company-wide
     series (and making a series company-wide): superusers only. Nothing changes on a refusal."""
     unknown = set(changes) - {*SERIES_SETTINGS, "promql", "label"}
