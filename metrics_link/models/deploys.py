@@ -89,6 +89,8 @@ class Deploy(models.Model):
             models.Index(
                 fields=["service", "environment", "finished_at"], name="deploy_svc_env_time_idx"
             ),
+            # The deploy list (page and API), newest first: ORDER BY finished_at DESC, id DESC.
+            models.Index(fields=["finished_at", "id"], name="deploy_finished_id_idx"),
         ]
 
     def __str__(self) -> str:

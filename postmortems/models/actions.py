@@ -91,7 +91,10 @@ class ActionItem(models.Model):
         indexes = [
             models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
             models.Index(fields=["owner", "status"], name="action_owner_status_idx"),
-            models.Index(fields=["team", "status"], name="action_team_status_idx"),
+            # A team's open items by due date (the manager's overdue list, the team filter).
+            models.Index(fields=["team", "status", "due_on"], name="action_team_status_due_idx"),
+            # Every list's default order (due_on, id): a page of the API/tracker stops after 50.
+            models.Index(fields=["due_on", "id"], name="action_due_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -127,6 +130,14 @@ class ReminderSent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["action_item", "kind", "period"], name="reminder_once_per_item_kind_period"
+            )
+        ]
+        indexes = [
+            # The scan's re-send of stale unsent rows reads only the few unsent ones.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="reminder_unsent_idx",
             )
         ]
 

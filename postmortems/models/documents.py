@@ -187,7 +187,10 @@ class PostmortemVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["postmortem", "number"], name="one_version_number")
         ]
-        indexes = [models.Index(fields=["published_at"], name="pm_version_published_idx")]
+        indexes = [
+            # Library, feed and home panel: newest first, ORDER BY published_at DESC, id DESC.
+            models.Index(fields=["published_at", "id"], name="pm_version_published_id_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} v{self.number}"

@@ -288,7 +288,11 @@ class TimelineEntry(models.Model):
                 name="timeline_machine_entry_once",
             )
         ]
-        indexes = [models.Index(fields=["incident", "at"], name="timeline_incident_at_idx")]
+        indexes = [
+            models.Index(fields=["incident", "at"], name="timeline_incident_at_idx"),
+            # Home's newest entries across incidents: ORDER BY at DESC, id DESC LIMIT 12.
+            models.Index(fields=["at", "id"], name="timeline_at_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.at:%Y-%m-%d %H:%M} {self.kind}"

@@ -226,6 +226,9 @@ class Server:
             SECRET_KEY=settings.SECRET_KEY,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             LOG_LEVEL="WARNING",
+            # Plain HTTP on loopback: without it DEBUG off answers every request with a 301 to
+            # https (SECURE_SSL_REDIRECT) and the benchmark would time redirects.
+            INSECURE_HTTP="on",
         )
         env.pop("CELERY_BROKER_URL", None)  # pages only read; nothing to enqueue
         return env
@@ -328,9 +331,12 @@ def load(
 
         for page in pages:
             cookie = cookies[page.role]
-            # warm-up: one of each (worker start-up, first connection)
-            request(port, page.path, cookie)
-            request(port, "/__floor__/", cookie)
+            # warm-up: one of each (worker start-up, first connection); a page that does not
+            # answer 200 is said so, not measured silently as if it did
+            for path in (page.path, "/__floor__/"):
+                status, _, _ = request(port, path, cookie)
+                if status != 200:
+                    write(f"  WARNING     {path} answered {status} when served, not 200")
             started = time.monotonic()
             while len(page.latencies) < requests:
                 lat, wall, err = run(page.path, cookie, min(burst, requests - len(page.latencies)))
