@@ -88,7 +88,7 @@ def schedule_watch(deploy: Deploy, *, now: datetime | None = None) -> DeployWatc
 
 
 def _publish_judging(deploy_id: int, delay: float) -> None:
-    from ..tasks import judge_deploy_task
+    from ..tasks import judge_deploy_task  # the service → task enqueue: tasks imports this module
 
     if delay <= 0:
         publish(judge_deploy_task, deploy_id)

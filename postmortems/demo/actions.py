@@ -459,12 +459,12 @@ def run(ctx, progress) -> None:
     # Reminders: the real scan records what is due; mark them delivered, as the workers would have.
     result = scan_reminders(today=today, now=ctx.now, enqueue=False)
     ReminderSent.objects.filter(pk__in=[r.pk for r in result.recorded]).update(sent_at=ctx.now)
-    open_count = ActionItem.objects.filter(
-        is_deleted=False, status__in=["open", "in_progress"]
-    ).count()
-    overdue = ActionItem.objects.filter(
-        is_deleted=False, status__in=["open", "in_progress"], due_on__lt=today
-    ).count()
+    open_count = ActionItem.objects.alive().filter(status__in=["open", "in_progress"]).count()
+    overdue = (
+        ActionItem.objects.alive()
+        .filter(status__in=["open", "in_progress"], due_on__lt=today)
+        .count()
+    )
     progress(
         f"{made} items created ({open_count} open, {overdue} overdue); "
         f"{len(result.recorded)} reminders recorded"

@@ -282,7 +282,8 @@ def run(ctx, progress) -> None:
     # A few past incidents with verdicts, and two where no deploy was involved.
     others = list(
         Incident.objects.exclude(title=LOGIN_OUTAGE_TITLE)
-        .filter(is_deleted=False, visibility="public")
+        .alive()
+        .filter(visibility="public")
         .order_by("-started_at")[:12]
     )
     for i, incident in enumerate(others):

@@ -360,9 +360,7 @@ def _recurrence(ctx, rng) -> str:
         (earlier, f"The {service.slug} connection pool was exhausted under a traffic spike."),
         (later, f"The {service.slug} connection pool ran out again under load."),
     ):
-        node = WhyNode.objects.filter(
-            incident=incident, is_deleted=False, category=category
-        ).first()
+        node = WhyNode.objects.alive().filter(incident=incident, category=category).first()
         if node is None:
             node = WhyNode.objects.create(
                 incident=incident,
@@ -373,7 +371,7 @@ def _recurrence(ctx, rng) -> str:
                 author=incident.commander,
             )
         if incident is earlier:
-            items = list(ActionItem.objects.filter(incident=earlier, is_deleted=False))
+            items = list(ActionItem.objects.alive().filter(incident=earlier))
             if not items:
                 for title in ("Cap the pool per worker", "Alert at 80% pool use"):
                     items.append(

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from metrics_link.demo.story import LOGIN_OUTAGE_TITLE
 
@@ -238,7 +239,6 @@ def _tell_chain(incident, chain, users, author, *, start_level_parent=None, days
 
 def _session_time(incident):
     """When the team met for the five whys: a day after it was over (never in the future)."""
-    from django.utils import timezone
 
     moment = (incident.resolved_at or incident.mitigated_at or incident.started_at) + timedelta(
         days=1

@@ -73,7 +73,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             return
         user = get_user_model().objects.filter(username=opts["user"]).first()
-        incident = Incident.objects.filter(is_deleted=False).order_by("pk").first()
+        incident = Incident.objects.alive().order_by("pk").first()
         if user is None or incident is None:
             raise CommandError("Load data first: python manage.py seed_demo")
         n = opts["requests"]
