@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from metrics_link.links import absolute_url
@@ -14,7 +15,7 @@ FEEDS = [
         "postmortems",
         "Published postmortems",
         "Atom",
-        "postmortems.atom",
+        "postmortems:postmortem-feed",
         "Every postmortem when it is published (and each new version). Paste the address into your "
         "feed reader (Feedly, Thunderbird, Outlook, NetNewsWire…).",
     ),
@@ -22,14 +23,14 @@ FEEDS = [
         "reviews",
         "Weekly business reviews",
         "Atom",
-        "reviews.atom",
+        "postmortems:review-feed",
         "The weekly review every Monday: incidents, recovery, delivery, business metrics, actions.",
     ),
     (
         "actions",
         "My action items' due dates",
         "iCal",
-        "actions.ics",
+        "postmortems:actions-ics",
         "Your open action items as all-day events on their due dates. In Google Calendar: Other "
         "calendars → From URL; in Outlook: Add calendar → Subscribe from web.",
     ),
@@ -38,10 +39,15 @@ FEEDS = [
 
 def _feeds(user) -> list[dict]:
     token = accounts.get_feed_token(user=user)
-    base = absolute_url(f"/feeds/{token.token}/")
     return [
-        {"key": key, "label": label, "kind": kind, "url": base + path, "help": text}
-        for key, label, kind, path, text in FEEDS
+        {
+            "key": key,
+            "label": label,
+            "kind": kind,
+            "url": absolute_url(reverse(name, args=[token.token])),
+            "help": text,
+        }
+        for key, label, kind, name, text in FEEDS
     ]
 
 
