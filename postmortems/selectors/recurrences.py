@@ -80,20 +80,26 @@ def recurrence_section(
     on an earlier incident the confirmed recurrences that its fixes did not prevent."""
     visible = Incident.objects.visible_to(user)
     stored = list(
-        Recurrence.objects.filter(incident=incident, earlier__in=visible)
+        Recurrence.objects.filter(incident=incident)
+        .filter(Incident.objects.visible_exists(user, ref="earlier_id"))
         .select_related("earlier", "service", "decided_by")
         .order_by("-earlier__started_at")
     )
     known = {r.earlier_id for r in stored}
+    candidates = [c for c in recurrence_candidates(incident) if c[0].pk not in known]
+    # One visibility query for every candidate (not one per candidate).
+    seen = set(
+        visible.filter(pk__in=[e.pk for e, _, _ in candidates]).values_list("pk", flat=True)
+        if candidates
+        else []
+    )
     suggestions = [
-        {"earlier": e, "service": s, "category": c}
-        for e, s, c in recurrence_candidates(incident)
-        if e.pk not in known and visible.filter(pk=e.pk).exists()
+        {"earlier": e, "service": s, "category": c} for e, s, c in candidates if e.pk in seen
     ]
     recurred_as = list(
-        Recurrence.objects.filter(
-            earlier=incident, status=Recurrence.Status.CONFIRMED, incident__in=visible
-        ).select_related("incident", "service")
+        Recurrence.objects.filter(earlier=incident, status=Recurrence.Status.CONFIRMED)
+        .filter(Incident.objects.visible_exists(user, ref="incident_id"))
+        .select_related("incident", "service")
     )
     if not stored and not suggestions and not recurred_as:
         return None
