@@ -26,7 +26,7 @@ from .. import reviews_metrics as rm
 from ..models import Incident, SuspectVerdict
 from ..models.incidents import IncidentQuerySet
 from .documents import published_postmortem_urls
-from .impact import impact_lines
+from .impact import impact_lines_many
 
 TREND_WEEKS = 12
 NOT_REAL = (Incident.CloseReason.FALSE_ALARM, Incident.CloseReason.DUPLICATE)
@@ -64,7 +64,9 @@ def _resolve_text(incident: Incident) -> str:
     return _duration_text(incident.time_to_resolve) if incident.resolved_at else "ongoing"
 
 
-def _incident_row(incident: Incident, postmortems: dict[int, str]) -> Figures:
+def _incident_row(
+    incident: Incident, postmortems: dict[int, str], impacts: dict[int, list[str]]
+) -> Figures:
     return {
         "id": incident.pk,
         "title": incident.title,
@@ -79,7 +81,7 @@ def _incident_row(incident: Incident, postmortems: dict[int, str]) -> Figures:
         "url": incident.get_absolute_url(),
         "postmortem_url": postmortems.get(incident.pk, ""),
         "impact": incident.impact,
-        "impact_lines": list(impact_lines(incident)),
+        "impact_lines": impacts.get(incident.pk, []),
     }
 
 
@@ -101,6 +103,7 @@ def incidents_section(visible: IncidentQuerySet, start: datetime, end: datetime)
         .order_by("started_at")
     )
     postmortems = published_postmortem_urls([i.pk for i in shown])
+    impacts = impact_lines_many(shown)
     real = [i for i in every if i.close_reason not in NOT_REAL]
     by_sev = dict.fromkeys(("sev1", "sev2", "sev3", "sev4"), 0)
     for incident in real:
@@ -109,7 +112,7 @@ def incidents_section(visible: IncidentQuerySet, start: datetime, end: datetime)
         "count": len(real),
         "noise": len(every) - len(real),
         "by_severity": by_sev,
-        "public": [_incident_row(i, postmortems) for i in shown],
+        "public": [_incident_row(i, postmortems, impacts) for i in shown],
         "restricted": [restricted_line(i) for i in every if i.pk not in visible_ids],
     }
 
