@@ -165,18 +165,23 @@ def dora_section(start: datetime, end: datetime, mttr: float | None) -> Figures:
             finished_at__lt=end,
         ).values("id", "status", "finished_at")
     )
-    culprits = set(
+    culprits = set(  # the same deploys by a join, not an IN list of every deploy id
         SuspectVerdict.objects.filter(
             verdict=SuspectVerdict.Verdict.CULPRIT,
-            deploy_id__in=[d["id"] for d in deploys],
-            incident__in=Incident.objects.alive(),
+            deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
+            deploy__finished_at__gte=first,
+            deploy__finished_at__lt=end,
+            incident__is_deleted=False,
         ).values_list("deploy_id", flat=True)
     )
     this_week = [d for d in deploys if d["finished_at"] >= start]
     successful_ids = [d["id"] for d in this_week if d["status"] == Deploy.Status.SUCCESS]
-    pairs = DeployCommit.objects.filter(deploy_id__in=successful_ids).values_list(
-        "commit__committed_at", "deploy__finished_at"
-    )
+    pairs = DeployCommit.objects.filter(
+        deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
+        deploy__finished_at__gte=start,
+        deploy__finished_at__lt=end,
+        deploy__status=Deploy.Status.SUCCESS,
+    ).values_list("commit__committed_at", "deploy__finished_at")
     lead = rm.lead_time_seconds(pairs)
     failed_this_week = sum(1 for d in this_week if d["id"] in culprits)
     cfr = rm.change_failure_rate(len(this_week), failed_this_week)
