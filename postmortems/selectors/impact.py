@@ -247,6 +247,7 @@ def impact_lines_many(
             .values_list("series_id", "ts", "value")
         ):
             points[series_id].append((ts, value))
+    stamps_of = {series_id: [ts for ts, _ in rows] for series_id, rows in points.items()}
     out: dict[int, list[str]] = {}
     for incident, start, end, low, high, series_list in plans:
         lines = []
@@ -263,8 +264,8 @@ def impact_lines_many(
                     (ts + WEEK, v) for ts, v in series_points(series, low - WEEK, high - WEEK)
                 ]
             else:
-                rows = points[series.pk]
-                stamps = [ts for ts, _ in rows]
+                rows = points.get(series.pk, [])
+                stamps = stamps_of.get(series.pk, [])
                 impact.current = rows[bisect_left(stamps, low) : bisect_right(stamps, high)]
                 impact.previous = [
                     (ts + WEEK, v)

@@ -128,24 +128,24 @@ def recurrence_candidates_many(incidents: Sequence[Incident]) -> dict[int, list[
     )
     pool_services: dict[int, set[int]] = defaultdict(set)
     pool_categories: dict[int, set[str]] = defaultdict(set)
+    by_pair: dict[tuple[int, str], set[int]] = defaultdict(set)
     started: dict[int, datetime] = {}
     for row in rows:
         pool_services[row["incident_id"]].add(row["service_id"])
         pool_categories[row["incident_id"]].add(row["category"])
+        by_pair[(row["service_id"], row["category"])].add(row["incident_id"])
         started[row["incident_id"]] = row["started_at"]
-    newest_first = sorted(started, key=lambda pk: (started[pk], pk), reverse=True)
     chosen: dict[int, list[int]] = {}
     for incident in wanted:
-        services = {s.pk for s in incident.services.all()}
-        cats = categories[incident.pk]
-        chosen[incident.pk] = [
-            pk
-            for pk in newest_first
-            if started[pk] < incident.started_at
-            and pk != incident.pk
-            and pool_services[pk] & services
-            and pool_categories[pk] & cats
-        ][:MAX_CANDIDATES]
+        pool: set[int] = set()
+        for service in incident.services.all():
+            for category in categories[incident.pk]:
+                pool |= by_pair.get((service.pk, category), set())
+        chosen[incident.pk] = sorted(
+            (pk for pk in pool if started[pk] < incident.started_at and pk != incident.pk),
+            key=lambda pk: (started[pk], pk),
+            reverse=True,
+        )[:MAX_CANDIDATES]
     earlier_ids = {pk for pks in chosen.values() for pk in pks}
     done = _corrective_actions_all_done(earlier_ids)
     last_closed = dict(
@@ -156,7 +156,7 @@ def recurrence_candidates_many(incidents: Sequence[Incident]) -> dict[int, list[
         .values_list("incident_id", "last")
         .order_by()
     )
-    earlier = Incident.objects.in_bulk(earlier_ids)
+    earlier = Incident.objects.only("id", "title", "started_at", "visibility").in_bulk(earlier_ids)
     out: dict[int, list[Candidate]] = {i.pk: [] for i in incidents}
     for incident in wanted:
         for pk in chosen[incident.pk]:

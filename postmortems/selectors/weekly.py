@@ -15,7 +15,19 @@ from statistics import median
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -158,50 +170,60 @@ def durations_section(start: datetime, end: datetime) -> Figures:
 def dora_section(start: datetime, end: datetime, mttr: float | None) -> Figures:
     """The four keys over production deploys (settings.PRODUCTION_ENVIRONMENTS)."""
     first = start - timedelta(weeks=TREND_WEEKS - 1)
-    deploys = list(
-        Deploy.objects.filter(
-            environment__in=settings.PRODUCTION_ENVIRONMENTS,
-            finished_at__gte=first,
-            finished_at__lt=end,
-        ).values("id", "status", "finished_at")
+    # Counted in SQL per week of the trend (k = 0..11; the last is this week): no deploy rows.
+    bounds = [first + timedelta(weeks=k) for k in range(1, TREND_WEEKS + 1)]
+    week_of = Case(
+        *[When(finished_at__lt=bound, then=Value(k)) for k, bound in enumerate(bounds)],
+        output_field=IntegerField(),
     )
-    culprits = set(  # the same deploys by a join, not an IN list of every deploy id
-        SuspectVerdict.objects.filter(
-            verdict=SuspectVerdict.Verdict.CULPRIT,
+    production = Deploy.objects.filter(
+        environment__in=settings.PRODUCTION_ENVIRONMENTS,
+        finished_at__gte=first,
+        finished_at__lt=end,
+    ).annotate(week=week_of)
+    per_week: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"deploys": 0, "successful": 0, "failed_changes": 0}
+    )
+    for row in production.values("week", "status").annotate(n=Count("id")).order_by():
+        per_week[row["week"]]["deploys"] += row["n"]
+        if row["status"] == Deploy.Status.SUCCESS:
+            per_week[row["week"]]["successful"] += row["n"]
+    culprit = SuspectVerdict.objects.filter(
+        deploy=OuterRef("pk"), verdict=SuspectVerdict.Verdict.CULPRIT, incident__is_deleted=False
+    )
+    for row in production.filter(Exists(culprit)).values("week").annotate(n=Count("id")).order_by():
+        per_week[row["week"]]["failed_changes"] = row["n"]
+    now_week = per_week[TREND_WEEKS - 1]
+    # rm.lead_time_seconds' rule (commits with a time, not after their deploy), as durations
+    lead_times = [
+        d.total_seconds()
+        for d in DeployCommit.objects.filter(
             deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
-            deploy__finished_at__gte=first,
+            deploy__finished_at__gte=start,
             deploy__finished_at__lt=end,
-            incident__is_deleted=False,
-        ).values_list("deploy_id", flat=True)
-    )
-    this_week = [d for d in deploys if d["finished_at"] >= start]
-    successful_ids = [d["id"] for d in this_week if d["status"] == Deploy.Status.SUCCESS]
-    pairs = DeployCommit.objects.filter(
-        deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
-        deploy__finished_at__gte=start,
-        deploy__finished_at__lt=end,
-        deploy__status=Deploy.Status.SUCCESS,
-    ).values_list("commit__committed_at", "deploy__finished_at")
-    lead = rm.lead_time_seconds(pairs)
-    failed_this_week = sum(1 for d in this_week if d["id"] in culprits)
-    cfr = rm.change_failure_rate(len(this_week), failed_this_week)
-    trend = []
-    for k in range(TREND_WEEKS):
-        week_start = first + timedelta(weeks=k)
-        week_end = week_start + timedelta(weeks=1)
-        in_week = [d for d in deploys if week_start <= d["finished_at"] < week_end]
-        trend.append(
-            {
-                "week": local_week(week_start),
-                "deploys": len(in_week),
-                "successful": sum(1 for d in in_week if d["status"] == Deploy.Status.SUCCESS),
-                "failed_changes": sum(1 for d in in_week if d["id"] in culprits),
-            }
+            deploy__status=Deploy.Status.SUCCESS,
+            commit__committed_at__isnull=False,
         )
+        .filter(deploy__finished_at__gte=F("commit__committed_at"))
+        .values_list(
+            ExpressionWrapper(
+                F("deploy__finished_at") - F("commit__committed_at"), output_field=DurationField()
+            ),
+            flat=True,
+        )
+    ]
+    lead = median(lead_times) if lead_times else None
+    this_week = now_week["deploys"]
+    successful = now_week["successful"]
+    failed_this_week = now_week["failed_changes"]
+    cfr = rm.change_failure_rate(this_week, failed_this_week)
+    trend = [
+        {"week": local_week(first + timedelta(weeks=k)), **per_week[k]} for k in range(TREND_WEEKS)
+    ]
     return {
-        "deploys": len(this_week),
-        "successful_deploys": len(successful_ids),
-        "deploy_frequency": rm.deploy_frequency_per_day(len(successful_ids), 7),
+        "deploys": this_week,
+        "successful_deploys": successful,
+        "deploy_frequency": rm.deploy_frequency_per_day(successful, 7),
         "lead_time": lead,
         "lead_time_text": rm.human_duration(lead),
         "confirmed_culprits": failed_this_week,
