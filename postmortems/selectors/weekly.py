@@ -189,8 +189,8 @@ def dora_section(start: datetime, end: datetime, mttr: float | None) -> Figures:
         if row["status"] == Deploy.Status.SUCCESS:
             per_week[row["week"]]["successful"] += row["n"]
     culprit = SuspectVerdict.objects.filter(
-        deploy=OuterRef("pk"), verdict=SuspectVerdict.Verdict.CULPRIT, incident__is_deleted=False
-    )
+        deploy=OuterRef("pk"), verdict=SuspectVerdict.Verdict.CULPRIT
+    ).filter(Exists(Incident.objects.alive().filter(pk=OuterRef("incident_id"))))  # pk probes
     for row in production.filter(Exists(culprit)).values("week").annotate(n=Count("id")).order_by():
         per_week[row["week"]]["failed_changes"] = row["n"]
     now_week = per_week[TREND_WEEKS - 1]
