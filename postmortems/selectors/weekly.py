@@ -9,6 +9,7 @@ every incident as numbers.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from statistics import median
@@ -19,11 +20,9 @@ from django.db.models import (
     Case,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
-    OuterRef,
     Sum,
     Value,
     When,
@@ -188,11 +187,25 @@ def dora_section(start: datetime, end: datetime, mttr: float | None) -> Figures:
         per_week[row["week"]]["deploys"] += row["n"]
         if row["status"] == Deploy.Status.SUCCESS:
             per_week[row["week"]]["successful"] += row["n"]
-    culprit = SuspectVerdict.objects.filter(
-        deploy=OuterRef("pk"), verdict=SuspectVerdict.Verdict.CULPRIT
-    ).filter(Exists(Incident.objects.alive().filter(pk=OuterRef("incident_id"))))  # pk probes
-    for row in production.filter(Exists(culprit)).values("week").annotate(n=Count("id")).order_by():
-        per_week[row["week"]]["failed_changes"] = row["n"]
+    # Confirmed culprits among those deploys (few rows), of incidents still alive.
+    verdicts = list(
+        SuspectVerdict.objects.filter(
+            verdict=SuspectVerdict.Verdict.CULPRIT,
+            deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
+            deploy__finished_at__gte=first,
+            deploy__finished_at__lt=end,
+        ).values_list("deploy_id", "deploy__finished_at", "incident_id")
+    )
+    alive = set(
+        Incident.objects.alive()
+        .filter(pk__in={incident_id for _, _, incident_id in verdicts})
+        .values_list("pk", flat=True)
+    )
+    culprits = {
+        deploy_id: finished for deploy_id, finished, incident_id in verdicts if incident_id in alive
+    }
+    for finished in culprits.values():
+        per_week[bisect_right(bounds, finished)]["failed_changes"] += 1
     now_week = per_week[TREND_WEEKS - 1]
     # rm.lead_time_seconds' rule (commits with a time, not after their deploy), as durations
     lead_times = [
