@@ -227,6 +227,8 @@ WHY_ACTION_DEFAULTS = {
 }
 SUSPECT_WINDOW_HOURS = env.int("SUSPECT_WINDOW_HOURS", default=24)
 SUSPECT_SKEW_MINUTES = env.int("SUSPECT_SKEW_MINUTES", default=10)
+# Reminders: items overdue more than this at their first scan are recorded without a message.
+REMINDER_CATCH_UP_DAYS = env.int("REMINDER_CATCH_UP_DAYS", default=28)
 
 # Celery. With no broker the embedded run executes tasks in-process (eager); tests do not rely on it.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

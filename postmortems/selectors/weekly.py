@@ -9,13 +9,24 @@ every incident as numbers.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from statistics import median
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -26,7 +37,7 @@ from .. import reviews_metrics as rm
 from ..models import Incident, SuspectVerdict
 from ..models.incidents import IncidentQuerySet
 from .documents import published_postmortem_urls
-from .impact import impact_lines
+from .impact import impact_lines_many
 
 TREND_WEEKS = 12
 NOT_REAL = (Incident.CloseReason.FALSE_ALARM, Incident.CloseReason.DUPLICATE)
@@ -64,7 +75,9 @@ def _resolve_text(incident: Incident) -> str:
     return _duration_text(incident.time_to_resolve) if incident.resolved_at else "ongoing"
 
 
-def _incident_row(incident: Incident, postmortems: dict[int, str]) -> Figures:
+def _incident_row(
+    incident: Incident, postmortems: dict[int, str], impacts: dict[int, list[str]]
+) -> Figures:
     return {
         "id": incident.pk,
         "title": incident.title,
@@ -79,7 +92,7 @@ def _incident_row(incident: Incident, postmortems: dict[int, str]) -> Figures:
         "url": incident.get_absolute_url(),
         "postmortem_url": postmortems.get(incident.pk, ""),
         "impact": incident.impact,
-        "impact_lines": list(impact_lines(incident)),
+        "impact_lines": impacts.get(incident.pk, []),
     }
 
 
@@ -101,6 +114,7 @@ def incidents_section(visible: IncidentQuerySet, start: datetime, end: datetime)
         .order_by("started_at")
     )
     postmortems = published_postmortem_urls([i.pk for i in shown])
+    impacts = impact_lines_many(shown)
     real = [i for i in every if i.close_reason not in NOT_REAL]
     by_sev = dict.fromkeys(("sev1", "sev2", "sev3", "sev4"), 0)
     for incident in real:
@@ -109,7 +123,7 @@ def incidents_section(visible: IncidentQuerySet, start: datetime, end: datetime)
         "count": len(real),
         "noise": len(every) - len(real),
         "by_severity": by_sev,
-        "public": [_incident_row(i, postmortems) for i in shown],
+        "public": [_incident_row(i, postmortems, impacts) for i in shown],
         "restricted": [restricted_line(i) for i in every if i.pk not in visible_ids],
     }
 
@@ -155,45 +169,74 @@ def durations_section(start: datetime, end: datetime) -> Figures:
 def dora_section(start: datetime, end: datetime, mttr: float | None) -> Figures:
     """The four keys over production deploys (settings.PRODUCTION_ENVIRONMENTS)."""
     first = start - timedelta(weeks=TREND_WEEKS - 1)
-    deploys = list(
-        Deploy.objects.filter(
-            environment__in=settings.PRODUCTION_ENVIRONMENTS,
-            finished_at__gte=first,
-            finished_at__lt=end,
-        ).values("id", "status", "finished_at")
+    # Counted in SQL per week of the trend (k = 0..11; the last is this week): no deploy rows.
+    bounds = [first + timedelta(weeks=k) for k in range(1, TREND_WEEKS + 1)]
+    week_of = Case(
+        *[When(finished_at__lt=bound, then=Value(k)) for k, bound in enumerate(bounds)],
+        output_field=IntegerField(),
     )
-    culprits = set(
+    production = Deploy.objects.filter(
+        environment__in=settings.PRODUCTION_ENVIRONMENTS,
+        finished_at__gte=first,
+        finished_at__lt=end,
+    ).annotate(week=week_of)
+    per_week: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"deploys": 0, "successful": 0, "failed_changes": 0}
+    )
+    for row in production.values("week", "status").annotate(n=Count("id")).order_by():
+        per_week[row["week"]]["deploys"] += row["n"]
+        if row["status"] == Deploy.Status.SUCCESS:
+            per_week[row["week"]]["successful"] += row["n"]
+    # Confirmed culprits among those deploys (few rows), of incidents still alive.
+    verdicts = list(
         SuspectVerdict.objects.filter(
             verdict=SuspectVerdict.Verdict.CULPRIT,
-            deploy_id__in=[d["id"] for d in deploys],
-            incident__in=Incident.objects.alive(),
-        ).values_list("deploy_id", flat=True)
+            deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
+            deploy__finished_at__gte=first,
+            deploy__finished_at__lt=end,
+        ).values_list("deploy_id", "deploy__finished_at", "incident_id")
     )
-    this_week = [d for d in deploys if d["finished_at"] >= start]
-    successful_ids = [d["id"] for d in this_week if d["status"] == Deploy.Status.SUCCESS]
-    pairs = DeployCommit.objects.filter(deploy_id__in=successful_ids).values_list(
-        "commit__committed_at", "deploy__finished_at"
+    alive = set(
+        Incident.objects.alive()
+        .filter(pk__in={incident_id for _, _, incident_id in verdicts})
+        .values_list("pk", flat=True)
     )
-    lead = rm.lead_time_seconds(pairs)
-    failed_this_week = sum(1 for d in this_week if d["id"] in culprits)
-    cfr = rm.change_failure_rate(len(this_week), failed_this_week)
-    trend = []
-    for k in range(TREND_WEEKS):
-        week_start = first + timedelta(weeks=k)
-        week_end = week_start + timedelta(weeks=1)
-        in_week = [d for d in deploys if week_start <= d["finished_at"] < week_end]
-        trend.append(
-            {
-                "week": local_week(week_start),
-                "deploys": len(in_week),
-                "successful": sum(1 for d in in_week if d["status"] == Deploy.Status.SUCCESS),
-                "failed_changes": sum(1 for d in in_week if d["id"] in culprits),
-            }
+    culprits = {
+        deploy_id: finished for deploy_id, finished, incident_id in verdicts if incident_id in alive
+    }
+    for finished in culprits.values():
+        per_week[bisect_right(bounds, finished)]["failed_changes"] += 1
+    now_week = per_week[TREND_WEEKS - 1]
+    # rm.lead_time_seconds' rule (commits with a time, not after their deploy), as durations
+    lead_times = [
+        d.total_seconds()
+        for d in DeployCommit.objects.filter(
+            deploy__environment__in=settings.PRODUCTION_ENVIRONMENTS,
+            deploy__finished_at__gte=start,
+            deploy__finished_at__lt=end,
+            deploy__status=Deploy.Status.SUCCESS,
+            commit__committed_at__isnull=False,
         )
+        .filter(deploy__finished_at__gte=F("commit__committed_at"))
+        .values_list(
+            ExpressionWrapper(
+                F("deploy__finished_at") - F("commit__committed_at"), output_field=DurationField()
+            ),
+            flat=True,
+        )
+    ]
+    lead = median(lead_times) if lead_times else None
+    this_week = now_week["deploys"]
+    successful = now_week["successful"]
+    failed_this_week = now_week["failed_changes"]
+    cfr = rm.change_failure_rate(this_week, failed_this_week)
+    trend = [
+        {"week": local_week(first + timedelta(weeks=k)), **per_week[k]} for k in range(TREND_WEEKS)
+    ]
     return {
-        "deploys": len(this_week),
-        "successful_deploys": len(successful_ids),
-        "deploy_frequency": rm.deploy_frequency_per_day(len(successful_ids), 7),
+        "deploys": this_week,
+        "successful_deploys": successful,
+        "deploy_frequency": rm.deploy_frequency_per_day(successful, 7),
         "lead_time": lead,
         "lead_time_text": rm.human_duration(lead),
         "confirmed_culprits": failed_this_week,

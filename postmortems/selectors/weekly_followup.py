@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from .. import reviews_metrics as rm
 from ..display import display_name
@@ -23,6 +23,7 @@ from .weekly import TREND_WEEKS, Figures, real_incidents, week_bounds
 PAST_YEARS = 3
 OPEN_ACTION = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 EMPTY_TEAM = {"opened": 0, "closed": 0, "overdue": 0, "flagged": 0}
+FLAGGED_SHOWN = 100  # flagged items listed in the snapshot; the rest are counted
 
 
 def actions_section(visible: IncidentQuerySet, start: datetime, end: datetime) -> Figures:
@@ -40,7 +41,11 @@ def actions_section(visible: IncidentQuerySet, start: datetime, end: datetime) -
             teams.setdefault(row["team__name"], dict(EMPTY_TEAM))[key] = row["n"]
 
     flagged_q = Q(due_on__lte=last_day - timedelta(days=14)) | Q(
-        reminders__kind=ReminderSent.Kind.FLAGGED, reminders__created_at__lt=end
+        Exists(
+            ReminderSent.objects.filter(
+                action_item=OuterRef("pk"), kind=ReminderSent.Kind.FLAGGED, created_at__lt=end
+            )
+        )
     )
     open_then = alive.filter(status__in=OPEN_ACTION, created_at__lt=end)
     bump(alive.filter(created_at__gte=start, created_at__lt=end), "opened")
@@ -49,16 +54,13 @@ def actions_section(visible: IncidentQuerySet, start: datetime, end: datetime) -
         "closed",
     )
     bump(open_then.filter(due_on__lt=last_day), "overdue")
+    flagged_qs = open_then.filter(flagged_q)
+    bump(flagged_qs, "flagged")
+    # The snapshot keeps the oldest FLAGGED_SHOWN (every reader gets the same page); the totals
+    # count them all and the page links to the tracker for the rest.
     flagged_items = list(
-        open_then.filter(flagged_q)
-        .distinct()
-        .select_related("team", "owner", "incident")
-        .order_by("due_on", "id")
+        flagged_qs.select_related("team", "owner").order_by("due_on", "id")[:FLAGGED_SHOWN]
     )
-    for row in teams.values():
-        row["flagged"] = 0
-    for item in flagged_items:
-        teams.setdefault(item.team.name, dict(EMPTY_TEAM))["flagged"] += 1
     visible_incidents = set(
         visible.filter(pk__in={i.incident_id for i in flagged_items if i.incident_id}).values_list(
             "pk", flat=True
@@ -85,7 +87,12 @@ def actions_section(visible: IncidentQuerySet, start: datetime, end: datetime) -
         )
     by_team: list[Figures] = [{"team": name, **figures} for name, figures in sorted(teams.items())]
     totals = {key: sum(figures[key] for figures in teams.values()) for key in EMPTY_TEAM}
-    return {"by_team": by_team, "totals": totals, "flagged": flagged}
+    return {
+        "by_team": by_team,
+        "totals": totals,
+        "flagged": flagged,
+        "flagged_total": totals["flagged"],
+    }
 
 
 def fixes_section(visible: IncidentQuerySet, start: datetime, end: datetime) -> Figures:

@@ -28,12 +28,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from metrics_link.links import absolute_url
@@ -59,9 +62,20 @@ Kind = ReminderSent.Kind
 @dataclass
 class ScanResult:
     recorded: list[ReminderSent] = field(default_factory=list)
-    skipped: int = 0  # already recorded (by an earlier or a concurrent scan)
     resent: list[int] = field(default_factory=list)  # stale unsent rows enqueued again
     digests: list[int] = field(default_factory=list)  # user ids whose digest was enqueued
+    caught_up: int = 0  # rows recorded without a message (history imported long overdue)
+    today: date | None = None
+
+    @cached_property
+    def skipped(self) -> int:
+        """Reminders due today that were already recorded (by an earlier or a concurrent scan).
+
+        Counted in SQL on demand (tests, diagnostics): the scan itself never reads the rows it
+        does not need, so the count is not part of every scan's cost nor of `summary()`."""
+        if self.today is None:
+            return 0
+        return recorded_reminder_count(self.today) - len(self.recorded) - self.caught_up
 
     def summary(self) -> str:
         kinds: dict[str, int] = {}
@@ -69,8 +83,9 @@ class ScanResult:
             kinds[row.kind] = kinds.get(row.kind, 0) + 1
         made = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
         return (
-            f"recorded {len(self.recorded)} reminder(s) ({made}); {self.skipped} already recorded; "
+            f"recorded {len(self.recorded)} reminder(s) ({made}); "
             f"{len(self.resent)} unsent re-enqueued; {len(self.digests)} digest(s) enqueued"
+            + (f"; {self.caught_up} caught up without a message" if self.caught_up else "")
         )
 
 
@@ -99,15 +114,81 @@ def _period(item: ActionItem) -> str:
     return str(item.due_on)
 
 
-def _record(item: ActionItem, kind: str, recipient: User | None) -> ReminderSent | None:
-    """Insert-or-skip. The savepoint keeps the caller's transaction usable after a conflict."""
+def _record(
+    item: ActionItem, kind: str, recipient: User | None, *, caught_up_at: datetime | None = None
+) -> ReminderSent | None:
+    """Insert-or-skip. The savepoint keeps the caller's transaction usable after a conflict.
+
+    `caught_up_at`: record the row as already handled at that moment, without a message (see
+    `is_caught_up`)."""
     try:
         with transaction.atomic():
             return ReminderSent.objects.create(
-                action_item=item, kind=kind, period=_period(item), recipient=recipient
+                action_item=item,
+                kind=kind,
+                period=_period(item),
+                recipient=recipient,
+                sent_at=caught_up_at,
             )
     except IntegrityError:
         return None
+
+
+def is_caught_up(row: ReminderSent) -> bool:
+    """A row the catch-up rule recorded without a message: `sent_at` set while no send was ever
+    attempted (every send and digest counts an attempt first)."""
+    return row.sent_at is not None and row.attempts == 0
+
+
+def catch_up_days() -> int:
+    """Items overdue more than this many days at their first scan are caught up silently."""
+    return int(settings.REMINDER_CATCH_UP_DAYS)
+
+
+def _reminded(kind: str) -> Exists:
+    """The item already has its `kind` reminder for its current due date (the period)."""
+    return Exists(
+        ReminderSent.objects.filter(
+            action_item=OuterRef("pk"),
+            kind=kind,
+            period=Cast(OuterRef("due_on"), output_field=CharField()),
+        )
+    )
+
+
+def _open_due(today: date) -> QuerySet[ActionItem]:
+    return ActionItem.objects.alive().filter(
+        status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today
+    )
+
+
+def _bands(today: date) -> list[tuple[str, Q]]:
+    """`due_reminders`' bands in SQL: (kind, which open dated items are due that kind today)."""
+    escalate_from = today - timedelta(days=ESCALATE_AFTER_DAYS)
+    flag_from = today - timedelta(days=FLAG_AFTER_DAYS)
+    return [
+        (Kind.DUE, Q(due_on__gt=escalate_from, owner__isnull=False)),
+        (Kind.ESCALATED, Q(due_on__lte=escalate_from)),
+        (Kind.FLAGGED, Q(due_on__lte=flag_from)),
+    ]
+
+
+def missing_reminders(today: date) -> QuerySet[ActionItem]:
+    """Open dated items still missing a reminder they are due today — the same bands as
+    `due_reminders`, in SQL: one probe of the (item, kind, period) constraint's index per band
+    instead of reading every recorded row. In steady state this is (almost) empty."""
+    missing = Q()
+    for kind, band in _bands(today):
+        missing |= band & ~Q(_reminded(kind))
+    return _open_due(today).filter(missing).order_by("due_on", "pk")
+
+
+def recorded_reminder_count(today: date) -> int:
+    """How many of the reminders due today are recorded (one count per band)."""
+    return sum(
+        _open_due(today).filter(band).filter(_reminded(kind)).count()
+        for kind, band in _bands(today)
+    )
 
 
 def _wants_digest(user_ids: Iterable[int]) -> set[int]:
@@ -137,28 +218,35 @@ def scan_reminders(
 
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    result = ScanResult()
-    items = (
-        ActionItem.objects.alive()
-        .filter(status__in=OPEN_STATUSES, due_on__isnull=False, due_on__lte=today)
-        .select_related("owner", "team__manager")
-        .order_by("due_on", "pk")
-    )
-    # Rows recorded by earlier scans are skipped without an INSERT (one query for all); the
-    # unique constraint still decides between scans running at the same moment.
-    done = set(
-        ReminderSent.objects.filter(action_item__in=items.values("pk")).values_list(
-            "action_item_id", "kind", "period"
+    result = ScanResult(today=today)
+    items = list(missing_reminders(today).select_related("owner", "team__manager"))
+    # The few rows these items already have (one band recorded, the next one due) are skipped
+    # without an INSERT; the unique constraint still decides between scans running at once.
+    done: set[tuple[int, str, str]] = set()
+    for chunk in range(0, len(items), 1000):
+        done.update(
+            ReminderSent.objects.filter(
+                action_item__in=[i.pk for i in items[chunk : chunk + 1000]]
+            ).values_list("action_item_id", "kind", "period")
         )
-    )
-    for item in items.iterator(chunk_size=500):
+    # Catch-up: an item overdue more than REMINDER_CATCH_UP_DAYS with no reminder at all for its
+    # due date (history imported long overdue) gets its rows recorded without a message.
+    catch_up_before = today - timedelta(days=catch_up_days())
+    has_any = {(pk, period) for pk, _, period in done}
+    for item in items:
+        silent = (
+            item.due_on is not None
+            and item.due_on < catch_up_before
+            and (item.pk, _period(item)) not in has_any
+        )
         for kind, recipient in due_reminders(item, today):
             if (item.pk, kind, _period(item)) in done:
-                result.skipped += 1
                 continue
-            row = _record(item, kind, recipient)
+            row = _record(item, kind, recipient, caught_up_at=now if silent else None)
             if row is None:
-                result.skipped += 1
+                continue  # a concurrent scan recorded it first
+            if silent:
+                result.caught_up += 1
             else:
                 result.recorded.append(row)
     digest_users = _wants_digest({r.recipient_id for r in result.recorded if r.recipient_id})

@@ -3,6 +3,7 @@ recurrences (confirm/dismiss) and experiments."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from metrics_link.links import absolutize_html, site_url
 from metrics_link.models import Team
@@ -28,7 +30,7 @@ from ..models import (
     WeeklyReview,
 )
 from ..selectors import reviews as review_selectors
-from ..selectors.recurrences import recurrence_candidates
+from ..selectors.recurrences import recurrence_candidates, recurrence_candidates_many
 from ..selectors.weekly import week_bounds
 from .actions import create_action_item
 from .errors import ServiceError
@@ -65,8 +67,9 @@ def build_weekly_review(
         return existing, False
     # Suggest recurrences for the week's incidents first, so the snapshot can count them.
     _, start, end = week_bounds(iso)
-    for incident in Incident.objects.alive().filter(started_at__gte=start, started_at__lt=end):
-        suggest_recurrences(incident=incident)
+    suggest_recurrences_for_many(
+        incidents=list(Incident.objects.alive().filter(started_at__gte=start, started_at__lt=end))
+    )
     snapshot = review_selectors.compute_weekly_review(iso)
     if existing:
         existing.snapshot = snapshot
@@ -138,6 +141,31 @@ def suggest_recurrences(*, incident: Incident) -> list[Recurrence]:
         if was_new:
             created.append(row)
     return created
+
+
+@transaction.atomic
+def suggest_recurrences_for_many(*, incidents: Sequence[Incident]) -> list[Recurrence]:
+    """`suggest_recurrences` for many incidents (a week's) in a fixed number of queries."""
+    candidates = recurrence_candidates_many(incidents)
+    known = set(
+        Recurrence.objects.filter(incident_id__in=list(candidates)).values_list(
+            "incident_id", "earlier_id"
+        )
+    )
+    by_pk = {i.pk: i for i in incidents}
+    new = [
+        Recurrence(incident=by_pk[pk], earlier=earlier, service=service, category=category)
+        for pk, found in candidates.items()
+        for earlier, service, category in found
+        if (pk, earlier.pk) not in known
+    ]
+    if not new:
+        return []
+    try:
+        with transaction.atomic():
+            return list(bulk_create_with_history(new, Recurrence))
+    except IntegrityError:  # a concurrent writer stored one of them: go pair by pair
+        return [row for i in incidents for row in suggest_recurrences(incident=i)]
 
 
 @transaction.atomic

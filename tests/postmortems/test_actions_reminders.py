@@ -301,3 +301,49 @@ def test_recording_the_same_reminder_twice_is_skipped_by_the_constraint():
     assert first is not None
     assert reminders._record(item, "due", item.owner) is None  # IntegrityError, caught
     assert ReminderSent.objects.count() == 1
+
+
+def test_history_imported_long_overdue_is_caught_up_without_a_message(
+    settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Items overdue more than REMINDER_CATCH_UP_DAYS at their first scan get their rows
+    recorded as handled (no mail), so importing years of history queues no flood of mail;
+    items inside the threshold, or already reminded for their due date, are told as usual."""
+    settings.REMINDER_CATCH_UP_DAYS = 28
+    sent = []
+    monkeypatch.setattr(send_reminder_task, "apply_async", lambda args, **kw: sent.append(args[0]))
+    old = _item(29)
+    recent = _item(20)
+    reminded = _item(40)
+    ReminderSent.objects.create(
+        action_item=reminded, kind="escalated", period=reminded.due_on.isoformat()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = reminders.scan_reminders()
+    assert result.caught_up == 2 and "2 caught up without a message" in result.summary()
+    silent = list(old.reminders.all())
+    assert sorted(r.kind for r in silent) == ["escalated", "flagged"]
+    assert all(reminders.is_caught_up(r) and r.sent_at is not None for r in silent)
+    # the recent item is escalated and flagged with messages; the reminded one gets its flag
+    told = sorted((r.action_item_id, r.kind) for r in result.recorded)
+    assert told == sorted(
+        [(recent.pk, "escalated"), (recent.pk, "flagged"), (reminded.pk, "flagged")]
+    )
+    assert sorted(sent) == sorted(r.pk for r in result.recorded)
+    # the caught-up rows still count as flagged for the weekly review, and are never re-sent
+    later = timezone.now() + reminders.RESEND_AFTER * 2
+    resent = reminders.scan_reminders(enqueue=False, now=later).resent
+    assert not {r.pk for r in silent} & set(resent)
+    assert not any(reminders.is_caught_up(r) for r in result.recorded)
+
+
+def test_the_steady_scan_selects_only_items_missing_a_reminder():
+    _item(0)
+    _item(8)
+    _item(15)
+    assert reminders.missing_reminders(timezone.localdate()).count() == 3
+    reminders.scan_reminders(enqueue=False)
+    assert reminders.missing_reminders(timezone.localdate()).count() == 0
+    # a new band is due: only that item is selected again
+    tomorrow = timezone.localdate() + timedelta(days=7)
+    assert reminders.missing_reminders(tomorrow).count() == 2  # escalated; flagged

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from postmortems.models import Incident, Recurrence
+from postmortems.selectors import recurrences as rec
 from postmortems.selectors.recurrences import recurrence_candidates, recurrence_section
 from postmortems.selectors.weekly_followup import fixes_section
 from postmortems.services import reviews as svc
@@ -165,3 +166,39 @@ def test_a_restricted_earlier_incident_is_not_suggested_to_those_who_cannot_see_
     ActionItemFactory(incident=hidden, status="done", closed_at=timezone.now() - timedelta(days=45))
     assert recurrence_section(new, UserFactory()) is None
     assert recurrence_section(new, hidden.commander)["suggestions"]
+
+
+def test_the_weeks_candidates_in_bulk_are_the_same_as_one_incident_at_a_time(monkeypatch):
+    """The weekly review asks for a whole week at once: same lists, a fixed number of queries,
+    including the cut at the newest MAX_CANDIDATES of each incident."""
+    monkeypatch.setattr(rec, "MAX_CANDIDATES", 3)
+    a, b = ServiceFactory(slug="a-api"), ServiceFactory(slug="b-api")
+    now = timezone.now()
+    for k in range(8):
+        old = IncidentFactory(
+            services=[a, b] if k % 2 else [a], started_at=now - timedelta(days=60 + k)
+        )
+        WhyNodeFactory(incident=old, category="infrastructure" if k % 3 else "code")
+        ActionItemFactory(
+            incident=old,
+            team=a.team,
+            status="done",
+            closed_at=now - timedelta(days=50 if k != 4 else 1),  # k=4: closed too late
+        )
+    week = []
+    for k, (services, category) in enumerate(
+        [([a], "infrastructure"), ([b], "code"), ([a, b], "code"), ([b], "process")]
+    ):
+        incident = IncidentFactory(services=services, started_at=now - timedelta(days=5 - k))
+        WhyNodeFactory(incident=incident, category=category)
+        week.append(incident)
+    WhyNodeFactory(incident=week[3], category="infrastructure")
+    many = rec.recurrence_candidates_many(week)
+    for incident in week:
+        one = [(e.pk, s.pk, c) for e, s, c in rec.recurrence_candidates(incident)]
+        assert [(e.pk, s.pk, c) for e, s, c in many[incident.pk]] == one
+    assert any(many.values())
+    rows = svc.suggest_recurrences_for_many(incidents=week)
+    assert len(rows) == sum(len(v) for v in many.values())
+    assert svc.suggest_recurrences_for_many(incidents=week) == []
+    assert Recurrence.history.count() == len(rows)

@@ -298,3 +298,29 @@ def test_restricted_incidents_are_counted_but_never_identified(
             assert secret not in text
     assert "Search slow" in page
     assert "1 restricted incident (sev2, 1h 12m)" in page
+
+
+def test_the_snapshot_keeps_the_oldest_flagged_items_and_counts_them_all(start, monkeypatch):
+    monkeypatch.setattr(weekly_followup, "FLAGGED_SHOWN", 2)
+    team = TeamFactory(name="Payments")
+    end = start + timedelta(days=7)
+    last_day = (end - timedelta(days=1)).date()
+    with time_machine.travel(start - timedelta(days=60), tick=False):
+        for days in (15, 30, 20, 40):
+            ActionItemFactory(team=team, due_on=last_day - timedelta(days=days), title=f"{days}")
+    a = weekly_followup.actions_section(Incident.objects.visible_to_all_staff(), start, end)
+    assert [f["title"] for f in a["flagged"]] == ["40", "30"]
+    assert a["flagged_total"] == a["totals"]["flagged"] == a["by_team"][0]["flagged"] == 4
+
+
+def test_the_review_page_shows_at_most_100_flagged_items_even_of_an_old_snapshot(client_for, start):
+    review, _ = svc.build_weekly_review(week=WEEK, mail=False)
+    entry = {"restricted": True, "team": "Payments", "days_overdue": 20}
+    review.snapshot["actions"]["flagged"] = [entry] * 250  # an old snapshot stored them all
+    review.snapshot["actions"]["totals"]["flagged"] = 250
+    review.snapshot["actions"].pop("flagged_total", None)
+    review.save(update_fields=["snapshot"])
+    page = client_for(UserFactory()).get(f"/reviews/{WEEK}/").content.decode()
+    assert page.count("An action item of a restricted incident") == 100
+    assert "The oldest 100 of 250 flagged items" in page
+    assert "bucket=overdue_gt14" in page
