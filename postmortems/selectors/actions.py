@@ -76,8 +76,11 @@ def mark_incident_visibility(
 ) -> list[ActionItem]:
     """`with_incident_visibility` for a page already fetched: one primary-key query for the shown
     rows' incidents (an annotation on a big list makes PostgreSQL read every incident)."""
-    ids = {item.incident_id for item in items if item.incident_id is not None}
-    seen = set(Incident.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    ids = [item.incident_id for item in items if item.incident_id is not None]
+    # `or [0]` (no incident has pk 0): the query runs for a page without incidents too, so a
+    # page's number of queries does not depend on its rows.
+    visible = Incident.objects.visible_to(user).filter(pk__in=ids or [0])
+    seen = set(visible.values_list("pk", flat=True))
     for item in items:
         item.incident_visible = item.incident_id in seen  # type: ignore[attr-defined]
     return items
@@ -175,13 +178,11 @@ def action_item_list(
     """The filtered list (without the aging bucket) and the same list narrowed to the bucket.
     `annotate=False`: no `incident_visible` (pages mark their rows with mark_incident_visibility)."""
     today = today or timezone.localdate()
-    qs = visible_action_items(user)
+    qs = visible_action_items(user, team=filters.team)
     if filters.scope == "mine":
         qs = qs.filter(owner=user)
     elif filters.scope == "teams":
         qs = qs.filter(Q(team__manager=user) | Q(team__members=user)).distinct()
-    if filters.team is not None:
-        qs = qs.filter(team=filters.team)
     if filters.owner is not None:
         qs = qs.filter(owner=filters.owner)
     if filters.team_slug:
@@ -389,6 +390,7 @@ def _week_start(day: date) -> date:
 
 
 OVERDUE_SHOWN = 50
+_NAME_FIELDS = ("username", "first_name", "last_name")
 
 
 def _weekly_counts(items: QuerySet[ActionItem], week_starts: list[date]) -> dict[str, list[int]]:
@@ -480,11 +482,12 @@ def team_dashboard(
     for item in overdue:
         item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
         item.age_days = (now - item.created_at).days  # type: ignore[attr-defined]
-    per_owner = list(visible_overdue.order_by().values("owner").annotate(n=Count("pk")))
-    owners = User.objects.in_bulk([r["owner"] for r in per_owner if r["owner"]])
+    names = [f"owner__{f}" for f in _NAME_FIELDS]
+    per_owner = list(visible_overdue.order_by().values("owner", *names).annotate(n=Count("pk")))
     by_owner: dict[str, int] = {}
     for row in per_owner:
-        name = display_name(owners.get(row["owner"]), "—")
+        owner = row["owner"] and User(**{f: row[f"owner__{f}"] for f in _NAME_FIELDS})
+        name = display_name(owner or None, "—")
         by_owner[name] = by_owner.get(name, 0) + row["n"]
     return {
         "weeks": week_starts,

@@ -79,7 +79,10 @@ def test_the_overdue_list_is_bounded_with_its_total_owners_and_a_link(client_for
     monkeypatch.setattr(selectors, "OVERDUE_SHOWN", 4)
     manager = UserFactory()
     team = TeamFactory(manager=manager)
-    ann, bob = UserFactory(first_name="Ann", last_name="A"), UserFactory(first_name="Bob", last_name="B")
+    ann, bob = (
+        UserFactory(first_name="Ann", last_name="A"),
+        UserFactory(first_name="Bob", last_name="B"),
+    )
     today = timezone.localdate()
     for i in range(7):
         ActionItemFactory(
