@@ -33,21 +33,24 @@ OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 
 
 def visible_action_items(
-    user: User | AnonymousUser, *, team: Team | None = None
+    user: User | AnonymousUser, *, team: Team | None = None, mine: bool = False
 ) -> QuerySet[ActionItem]:
     """Items `user` may see (ARCHITECTURE, "Visibility"); built on Incident.objects.visible_to.
 
     No incident, or an incident the user can see: yes. A restricted incident the user cannot see:
     only the item's owner and its team's manager (who then see it without the incident's details).
-    Soft-deleted items: nobody. `team`: only that team's items (its manager sees them all, with
-    no per-row test, which PostgreSQL would answer by reading every incident).
+    Soft-deleted items: nobody. `team`: only that team's items; `mine`: only the user's own
+    items. Its manager, or the owner, sees them all: no per-row test, which PostgreSQL would
+    answer by reading every incident (issue 15).
     """
     qs = ActionItem.objects.alive()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
     if team is not None:
         qs = qs.filter(team=team)
-    if user.is_superuser or (team is not None and team.manager_id == user.pk):
+    if mine:
+        qs = qs.filter(owner=user)
+    if user.is_superuser or mine or (team is not None and team.manager_id == user.pk):
         return qs
     # A correlated EXISTS per candidate row (issue 15): `incident__in=visible_to(...)` made
     # PostgreSQL read every incident for every list, count and page.
@@ -178,10 +181,8 @@ def action_item_list(
     """The filtered list (without the aging bucket) and the same list narrowed to the bucket.
     `annotate=False`: no `incident_visible` (pages mark their rows with mark_incident_visibility)."""
     today = today or timezone.localdate()
-    qs = visible_action_items(user, team=filters.team)
-    if filters.scope == "mine":
-        qs = qs.filter(owner=user)
-    elif filters.scope == "teams":
+    qs = visible_action_items(user, team=filters.team, mine=filters.scope == "mine")
+    if filters.scope == "teams":
         qs = qs.filter(Q(team__manager=user) | Q(team__members=user)).distinct()
     if filters.owner is not None:
         qs = qs.filter(owner=filters.owner)
@@ -331,13 +332,15 @@ def actions_section(incident: Incident, user: User | AnonymousUser) -> dict[str,
     }
 
 
-def my_open_items(user: User, limit: int | None = None) -> QuerySet[ActionItem]:
-    qs = (
-        with_incident_visibility(
-            visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES), user
-        )
-        .select_related("team", "incident")
-        .order_by(F("due_on").asc(nulls_last=True), "priority", "id")
+def my_open_items(
+    user: User, limit: int | None = None, *, annotate: bool = True
+) -> QuerySet[ActionItem]:
+    """The user's open items, due soonest first (`annotate=False`: no `incident_visible`)."""
+    qs = visible_action_items(user, mine=True).filter(status__in=OPEN_STATUSES)
+    if annotate:
+        qs = with_incident_visibility(qs, user)
+    qs = qs.select_related("team", "incident").order_by(
+        F("due_on").asc(nulls_last=True), "priority", "id"
     )
     return qs[:limit] if limit else qs
 
@@ -349,12 +352,12 @@ def my_actions_panel(user: User | AnonymousUser) -> dict[str, Any] | None:
     """Home page panel: my open items, due soonest first, overdue marked."""
     if not isinstance(user, User):  # signed out
         return None
-    items = list(my_open_items(user, limit=8))
+    items = mark_incident_visibility(list(my_open_items(user, limit=8, annotate=False)), user)
     today = timezone.localdate()
     for item in items:
         item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
     # Counted up to PANEL_COUNT_CAP + 1 only ("99+"): an owner index scan that stops there.
-    mine = visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES)
+    mine = visible_action_items(user, mine=True).filter(status__in=OPEN_STATUSES)
     total = mine.order_by()[: PANEL_COUNT_CAP + 1].count()
     return {
         "template": "postmortems/actions/_home_panel.html",
