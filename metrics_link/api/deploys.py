@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.core.paginator import InvalidPage, Paginator
 from django.urls import path
-from django.utils.functional import cached_property
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -15,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,7 +22,7 @@ from ..models import Commit, Deploy
 from ..selectors import deploy_list
 from ..services.deploys import IdempotencyConflict, record_deploy, record_deploy_once
 from .fields import OptionalURLField, SaneDateTimeField, StrictCharField, TypedInput
-from .pagination import PAST_THE_END, NewestFirstCursorPagination
+from .pagination import CappedCountPagination
 
 
 class CommitOut(serializers.ModelSerializer):
@@ -119,76 +117,11 @@ class DeployFilter(serializers.Serializer):
     )
 
 
-# Page numbers count at most this many deploys (issue 15: a company has a million): the count is
-# exact below it and `count_capped: true` appears when it stopped there; deeper, follow a `cursor`.
-COUNT_CAP = 10_000
-BEYOND_THE_CAP = (
-    "Page {page} is beyond the first {cap:,} deploys that page numbers reach; "
-    "walk deeper with a cursor (?cursor=, then follow next)."
-)
+class DeployPagination(CappedCountPagination):
+    """Newest first by cursor; page numbers with a capped count."""
 
-
-class CappedCountPaginator(Paginator):
-    """Counts the ordered list up to COUNT_CAP + 1 rows (an index scan that stops there), never
-    the whole table; `capped` when there are more. Pages stop at the cap."""
-
-    cap = COUNT_CAP
-
-    @cached_property
-    def _seen(self) -> int:
-        return self.object_list[: self.cap + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        return self._seen > self.cap
-
-    @cached_property
-    def count(self) -> int:
-        return min(self._seen, self.cap)
-
-
-class DeployPagination(NewestFirstCursorPagination):
-    """Page numbers with a capped count (`count_capped`), or the cursor as every deep list."""
-
-    def paginate_queryset(self, queryset, request, view=None):
-        if self.cursor_query_param in request.query_params:
-            return super().paginate_queryset(queryset, request, view)
-        self.mode = "page"
-        number = self.page_number_from(request)
-        paginator = CappedCountPaginator(queryset, self.page_size)
-        try:
-            self.page = paginator.page(number)
-        except InvalidPage:
-            if paginator.capped:
-                message = BEYOND_THE_CAP.format(page=number, cap=paginator.cap)
-            else:
-                pages = paginator.num_pages
-                message = PAST_THE_END.format(page=number, pages=pages, s="" if pages == 1 else "s")
-            raise exceptions.NotFound(message) from None
-        self.request = request
-        return list(self.page)
-
-    def get_paginated_response(self, data):
-        response = super().get_paginated_response(data)
-        if getattr(self, "mode", "page") == "page" and self.page.paginator.capped:
-            response.data["count_capped"] = True
-        return response
-
-    def get_paginated_response_schema(self, schema):
-        described = super().get_paginated_response_schema(schema)
-        described["properties"]["count"]["description"] = (
-            f"Exact number of deploys you may see, up to {COUNT_CAP:,} (then `count_capped` is "
-            "true and page numbers stop there: walk deeper with `cursor`). "
-            "Page-number mode only: absent with `cursor`."
-        )
-        described["properties"]["count_capped"] = {
-            "type": "boolean",
-            "description": (
-                f"Present (true) only when there are more than {COUNT_CAP:,} deploys "
-                "(page-number mode)."
-            ),
-        }
-        return described
+    noun = "deploys"
+    cursor_ordering = "-id"
 
 
 def request_hash(data) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -22,11 +23,16 @@ from metrics_link.api.fields import (
     StrictSlugRelatedField,
     TypedInput,
 )
-from metrics_link.api.pagination import NewestFirstCursorPagination
+from metrics_link.api.pagination import CappedCountPagination
 from metrics_link.models import Team
 
 from ..models import ActionItem
-from ..selectors.actions import ActionFilters, action_item_list, get_action_item_for
+from ..selectors.actions import (
+    ActionFilters,
+    action_item_list,
+    get_action_item_for,
+    mark_incident_visibility,
+)
 from ..selectors.incidents import get_incident_for
 from ..selectors.whys import get_why_node_for
 from ..services import actions as action_services
@@ -196,9 +202,20 @@ ERRORS = {
 }
 
 
+class ActionItemPagination(CappedCountPagination):
+    """Newest first by cursor; page numbers with a capped count ("1,000+"; issue 15: 500k)."""
+
+    noun = "action items"
+    cursor_ordering = "-id"
+    # 1,000, not 10,000: each counted row is tested against the visibility rule (a pk probe of
+    # its incident); counted by due date (`action_due_id_idx`) whatever the page's sort.
+    count_cap = 1_000
+    count_ordering = (F("due_on").asc(nulls_last=True), "id")
+
+
 class ActionItemListCreate(generics.ListCreateAPIView):
     serializer_class = ActionItemOut
-    pagination_class = NewestFirstCursorPagination
+    pagination_class = ActionItemPagination
 
     def get_queryset(self):
         params = ActionFilterIn(
@@ -218,7 +235,11 @@ class ActionItemListCreate(generics.ListCreateAPIView):
             due_to=p.get("due_before"),
             sort=p.get("sort") or "due",
         )
-        return action_item_list(self.request.user, filters)[1]
+        return action_item_list(self.request.user, filters, annotate=False)[1]
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return mark_incident_visibility(page, self.request.user) if page is not None else None
 
     @extend_schema(
         summary="List action items you may see",

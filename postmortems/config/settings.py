@@ -109,6 +109,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Measured here: CONN_MAX_AGE=0 drops a 50-row DRF list to ~130 req/s (STACK.md).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # JIT off (issue 15): the visibility rule's inflated cost estimates switch PostgreSQL's JIT on
+    # for page queries, which then spend most of their time compiling (the team dashboard's overdue
+    # query: 1,266 ms with JIT, 214 ms without); an OLTP page never gains from it.
+    pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    pg_options["options"] = f"{pg_options.get('options', '')} -c jit=off".strip()
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     # WAL + a busy timeout let the embedded run's web process and in-process tasks share the file.

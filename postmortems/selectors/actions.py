@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -31,21 +32,31 @@ OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 # --- visibility ------------------------------------------------------------------------------
 
 
-def visible_action_items(user: User | AnonymousUser) -> QuerySet[ActionItem]:
+def visible_action_items(
+    user: User | AnonymousUser, *, team: Team | None = None, mine: bool = False
+) -> QuerySet[ActionItem]:
     """Items `user` may see (ARCHITECTURE, "Visibility"); built on Incident.objects.visible_to.
 
     No incident, or an incident the user can see: yes. A restricted incident the user cannot see:
     only the item's owner and its team's manager (who then see it without the incident's details).
-    Soft-deleted items: nobody.
+    Soft-deleted items: nobody. `team`: only that team's items; `mine`: only the user's own
+    items. Its manager, or the owner, sees them all: no per-row test, which PostgreSQL would
+    answer by reading every incident (issue 15).
     """
     qs = ActionItem.objects.alive()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
-    if user.is_superuser:
+    if team is not None:
+        qs = qs.filter(team=team)
+    if mine:
+        qs = qs.filter(owner=user)
+    if user.is_superuser or mine or (team is not None and team.manager_id == user.pk):
         return qs
+    # A correlated EXISTS per candidate row (issue 15): `incident__in=visible_to(...)` made
+    # PostgreSQL read every incident for every list, count and page.
     return qs.filter(
         Q(incident__isnull=True)
-        | Q(incident__in=Incident.objects.visible_to(user).values("pk"))
+        | Incident.objects.visible_exists(user)
         | Q(owner=user)
         | Q(team__manager=user)
     )
@@ -61,6 +72,21 @@ def with_incident_visibility(
             Incident.objects.visible_to(user).filter(pk=OuterRef("incident_id"))
         )
     )
+
+
+def mark_incident_visibility(
+    items: list[ActionItem], user: User | AnonymousUser
+) -> list[ActionItem]:
+    """`with_incident_visibility` for a page already fetched: one primary-key query for the shown
+    rows' incidents (an annotation on a big list makes PostgreSQL read every incident)."""
+    ids = [item.incident_id for item in items if item.incident_id is not None]
+    # `or [0]` (no incident has pk 0): the query runs for a page without incidents too, so a
+    # page's number of queries does not depend on its rows.
+    visible = Incident.objects.visible_to(user).filter(pk__in=ids or [0])
+    seen = set(visible.values_list("pk", flat=True))
+    for item in items:
+        item.incident_visible = item.incident_id in seen  # type: ignore[attr-defined]
+    return items
 
 
 def incident_visible_to(item: ActionItem, user: User | AnonymousUser) -> bool:
@@ -146,17 +172,18 @@ class ActionFilters:
 
 
 def action_item_list(
-    user: User, filters: ActionFilters, *, today: date | None = None
+    user: User,
+    filters: ActionFilters,
+    *,
+    today: date | None = None,
+    annotate: bool = True,
 ) -> tuple[QuerySet[ActionItem], QuerySet[ActionItem]]:
-    """The filtered list (without the aging bucket) and the same list narrowed to the bucket."""
+    """The filtered list (without the aging bucket) and the same list narrowed to the bucket.
+    `annotate=False`: no `incident_visible` (pages mark their rows with mark_incident_visibility)."""
     today = today or timezone.localdate()
-    qs = visible_action_items(user)
-    if filters.scope == "mine":
-        qs = qs.filter(owner=user)
-    elif filters.scope == "teams":
+    qs = visible_action_items(user, team=filters.team, mine=filters.scope == "mine")
+    if filters.scope == "teams":
         qs = qs.filter(Q(team__manager=user) | Q(team__members=user)).distinct()
-    if filters.team is not None:
-        qs = qs.filter(team=filters.team)
     if filters.owner is not None:
         qs = qs.filter(owner=filters.owner)
     if filters.team_slug:
@@ -185,10 +212,10 @@ def action_item_list(
     base = qs
     if filters.bucket in BUCKETS:
         qs = qs.filter(_bucket_q(filters.bucket, today))
-    qs = (
-        with_incident_visibility(qs, user)
-        .select_related("owner", "team", "incident", "closed_by")
-        .order_by(*SORTS.get(filters.sort, SORTS["due"]))
+    if annotate:
+        qs = with_incident_visibility(qs, user)
+    qs = qs.select_related("owner", "team", "incident", "closed_by").order_by(
+        *SORTS.get(filters.sort, SORTS["due"])
     )
     return base, qs
 
@@ -305,32 +332,40 @@ def actions_section(incident: Incident, user: User | AnonymousUser) -> dict[str,
     }
 
 
-def my_open_items(user: User, limit: int | None = None) -> QuerySet[ActionItem]:
-    qs = (
-        with_incident_visibility(
-            visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES), user
-        )
-        .select_related("team", "incident")
-        .order_by(F("due_on").asc(nulls_last=True), "priority", "id")
+def my_open_items(
+    user: User, limit: int | None = None, *, annotate: bool = True
+) -> QuerySet[ActionItem]:
+    """The user's open items, due soonest first (`annotate=False`: no `incident_visible`)."""
+    qs = visible_action_items(user, mine=True).filter(status__in=OPEN_STATUSES)
+    if annotate:
+        qs = with_incident_visibility(qs, user)
+    qs = qs.select_related("team", "incident").order_by(
+        F("due_on").asc(nulls_last=True), "priority", "id"
     )
     return qs[:limit] if limit else qs
+
+
+PANEL_COUNT_CAP = 99
 
 
 def my_actions_panel(user: User | AnonymousUser) -> dict[str, Any] | None:
     """Home page panel: my open items, due soonest first, overdue marked."""
     if not isinstance(user, User):  # signed out
         return None
-    items = list(my_open_items(user, limit=8))
+    items = mark_incident_visibility(list(my_open_items(user, limit=8, annotate=False)), user)
     today = timezone.localdate()
     for item in items:
         item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
-    total = visible_action_items(user).filter(owner=user, status__in=OPEN_STATUSES).count()
+    # Counted up to PANEL_COUNT_CAP + 1 only ("99+"): an owner index scan that stops there.
+    mine = visible_action_items(user, mine=True).filter(status__in=OPEN_STATUSES)
+    total = mine.order_by()[: PANEL_COUNT_CAP + 1].count()
     return {
         "template": "postmortems/actions/_home_panel.html",
         "column": "main",
         "title": "My action items",
         "items": items,
-        "total": total,
+        "total": min(total, PANEL_COUNT_CAP),
+        "total_capped": total > PANEL_COUNT_CAP,
         "today": today,
     }
 
@@ -357,6 +392,33 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+OVERDUE_SHOWN = 50
+_NAME_FIELDS = ("username", "first_name", "last_name")
+
+
+def _weekly_counts(items: QuerySet[ActionItem], week_starts: list[date]) -> dict[str, list[int]]:
+    """Opened / closed per week and open at each week's end (local days), in one aggregate."""
+    tz = timezone.get_current_timezone()
+    bounds = [datetime.combine(w, time.min, tzinfo=tz) for w in week_starts]
+    bounds.append(bounds[-1] + timedelta(weeks=1))
+    counts = items.order_by().aggregate(
+        **{
+            f"{kind}{i}": Count("pk", filter=Q(**{f"{field}__gte": lo, f"{field}__lt": hi}))
+            for kind, field in (("opened", "created_at"), ("closed", "closed_at"))
+            for i, (lo, hi) in enumerate(pairwise(bounds))
+        },
+        **{
+            f"open{i}": Count(
+                "pk",
+                filter=Q(created_at__lt=hi) & (Q(closed_at__isnull=True) | Q(closed_at__gte=hi)),
+            )
+            for i, hi in enumerate(bounds[1:])
+        },
+    )
+    weeks = range(len(week_starts))
+    return {k: [counts[f"{k}{i}"] for i in weeks] for k in ("opened", "closed", "open")}
+
+
 def team_dashboard(
     team: Team,
     user: User | AnonymousUser,
@@ -365,82 +427,83 @@ def team_dashboard(
     weeks: int = 12,
 ) -> dict[str, Any]:
     """Numbers for the manager view. Aggregates count every item of the team (numbers only, as
-    ARCHITECTURE allows for restricted incidents); the overdue list goes through the accessor.
+    ARCHITECTURE allows for restricted incidents); the overdue list goes through the accessor and
+    shows the first OVERDUE_SHOWN by due date, with the exact total the reader may see.
 
-    A constant number of queries whatever the number of items: one for the aggregates, one for
-    the overdue list.
+    A constant number of queries whatever the number of items: the weekly aggregate, the cohort
+    aggregate, the open items' dates, the overdue page (+ its incidents' visibility), the counts
+    per owner (whose sum is the total) and those owners.
     """
     today = today or timezone.localdate()
     tz = timezone.get_current_timezone()
     first_week = _week_start(today) - timedelta(weeks=weeks - 1)
     horizon = datetime.combine(first_week - timedelta(days=180), time.min, tzinfo=tz)
-    rows = list(
-        ActionItem.objects.alive()
-        .filter(team=team)
-        .filter(
-            Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon)
-        )
-        .values_list("status", "created_at", "closed_at", "due_on")
-    )
+    team_items = ActionItem.objects.alive().filter(team=team)
     week_starts = [first_week + timedelta(weeks=i) for i in range(weeks)]
-    opened = [0] * weeks
-    closed = [0] * weeks
-    open_at_end = [0] * weeks
-    for _status, created_at, closed_at, _due in rows:
-        created_day = timezone.localtime(created_at, tz).date()
-        closed_day = timezone.localtime(closed_at, tz).date() if closed_at else None
-        for i, start in enumerate(week_starts):
-            end = start + timedelta(days=6)
-            if start <= created_day <= end:
-                opened[i] += 1
-            if closed_day and start <= closed_day <= end:
-                closed[i] += 1
-            if created_day <= end and (closed_day is None or closed_day > end):
-                open_at_end[i] += 1
+    weekly = _weekly_counts(
+        team_items.filter(
+            Q(status__in=OPEN_STATUSES) | Q(closed_at__gte=horizon) | Q(created_at__gte=horizon)
+        ),
+        week_starts,
+    )
 
     # Closure within 30 days: of the items created 30 to 210 days ago, the share done within 30 days.
     cohort_end = timezone.now() - timedelta(days=30)
-    cohort = [r for r in rows if r[1] <= cohort_end and r[1] >= cohort_end - timedelta(days=180)]
-    done_in_30 = [
-        r
-        for r in cohort
-        if r[0] == ActionItem.Status.DONE and r[2] and r[2] - r[1] <= timedelta(days=30)
-    ]
-    closure_rate = round(100 * len(done_in_30) / len(cohort)) if cohort else None
+    cohort = team_items.filter(
+        created_at__lte=cohort_end, created_at__gte=cohort_end - timedelta(days=180)
+    ).aggregate(
+        size=Count("pk"),
+        done=Count(
+            "pk",
+            filter=Q(
+                status=ActionItem.Status.DONE,
+                closed_at__isnull=False,
+                closed_at__lte=F("created_at") + timedelta(days=30),
+            ),
+        ),
+    )
+    closure_rate = round(100 * cohort["done"] / cohort["size"]) if cohort["size"] else None
 
     now = timezone.now()
-    open_rows = [r for r in rows if r[0] in OPEN_STATUSES]
-    ages = [(now - r[1]).days for r in open_rows]
-    overdue_count = sum(1 for r in open_rows if r[3] and r[3] < today)
+    open_rows = list(
+        team_items.filter(status__in=OPEN_STATUSES).values_list("created_at", "due_on")
+    )
+    ages = [(now - created).days for created, _ in open_rows]
+    overdue_count = sum(1 for _, due in open_rows if due and due < today)
 
-    overdue = list(
-        with_incident_visibility(
-            visible_action_items(user).filter(
-                team=team, status__in=OPEN_STATUSES, due_on__lt=today
-            ),
-            user,
-        )
-        .select_related("owner", "incident")
-        .order_by("due_on", "id")
+    visible_overdue = visible_action_items(user, team=team).filter(
+        status__in=OPEN_STATUSES, due_on__lt=today
+    )
+    overdue = mark_incident_visibility(
+        list(
+            visible_overdue.select_related("owner", "incident").order_by("due_on", "id")[
+                :OVERDUE_SHOWN
+            ]
+        ),
+        user,
     )
     for item in overdue:
         item.days_overdue = days_overdue(item, today)  # type: ignore[attr-defined]
         item.age_days = (now - item.created_at).days  # type: ignore[attr-defined]
+    names = [f"owner__{f}" for f in _NAME_FIELDS]
+    per_owner = list(visible_overdue.order_by().values("owner", *names).annotate(n=Count("pk")))
     by_owner: dict[str, int] = {}
-    for item in overdue:
-        name = display_name(item.owner, "—")
-        by_owner[name] = by_owner.get(name, 0) + 1
+    for row in per_owner:
+        owner = row["owner"] and User(**{f: row[f"owner__{f}"] for f in _NAME_FIELDS})
+        name = display_name(owner or None, "—")
+        by_owner[name] = by_owner.get(name, 0) + row["n"]
     return {
         "weeks": week_starts,
-        "opened": opened,
-        "closed": closed,
-        "open_at_end": open_at_end,
+        "opened": weekly["opened"],
+        "closed": weekly["closed"],
+        "open_at_end": weekly["open"],
         "open_count": len(open_rows),
         "overdue_count": overdue_count,
         "closure_rate": closure_rate,
-        "cohort_size": len(cohort),
+        "cohort_size": cohort["size"],
         "median_age_days": round(statistics.median(ages)) if ages else None,
         "overdue": overdue,
+        "overdue_total": sum(row["n"] for row in per_owner),
         "overdue_by_owner": sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0])),
     }
 

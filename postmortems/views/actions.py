@@ -46,6 +46,7 @@ from ..selectors.actions import (
     home_team,
     item_history,
     managed_teams,
+    mark_incident_visibility,
     my_open_items,
     team_dashboard,
     visible_action_items,
@@ -79,11 +80,12 @@ def _filters(request: HttpRequest) -> tuple[ActionFilterForm, ActionFilters]:
 def action_list(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     today = timezone.localdate()
-    base, items = action_item_list(request.user, filters, today=today)
-    if request.GET.get("format") == "csv":
+    as_csv = request.GET.get("format") == "csv"
+    base, items = action_item_list(request.user, filters, today=today, annotate=as_csv)
+    if as_csv:
         return _csv_response(items, today)
     page = Paginator(items, 50).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    rows = mark_incident_visibility(list(page.object_list), request.user)
     for item in rows:
         item.days_overdue = days_overdue(item, today)
         item.age_days = (today - timezone.localdate(item.created_at)).days

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from metrics_link.api import deploys as deploys_api
+from metrics_link.api import pagination
 from tests.factories import DeployFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def api(api_client_for):
 
 @pytest.fixture
 def cap(monkeypatch):
-    monkeypatch.setattr(deploys_api.CappedCountPaginator, "cap", 60)
+    monkeypatch.setattr(pagination.CappedCountPaginator, "cap", 60)
     return 60
 
 
