@@ -418,6 +418,7 @@ DETAIL_URLS = {
     "incident": lambda w: f"/incidents/{w.incident.pk}/",
     "incident-edit": lambda w: f"/incidents/{w.incident.pk}/edit/",
     "incident-history": lambda w: f"/incidents/{w.incident.pk}/history/",
+    "incident-suspects": lambda w: f"/incidents/{w.incident.pk}/suspects/",
     "whys-page": lambda w: f"/incidents/{w.incident.pk}/whys/",
     "postmortem-editor": lambda w: f"/incidents/{w.incident.pk}/postmortem/",
     "postmortem-read": lambda w: f"/postmortems/{w.incident.pk}/",
