@@ -122,6 +122,7 @@ def ranked_suspects(incident: Incident, *, commits: bool = True) -> list[Suspect
             deploy__in=deploys, status=DeployWatch.Status.REGRESSED
         ).only("deploy_id", "results")
     }
+    commit_counts = {d.pk: d.commit_count for d in deploys}
     scored: list[tuple[object, Score, datetime]] = []
     for deploy in deploys:
         result = score_deploy(
@@ -140,17 +141,17 @@ def ranked_suspects(incident: Incident, *, commits: bool = True) -> list[Suspect
         scored.append((deploy, result, deploy.finished_at))
     suspects = []
     for position, (item, result) in enumerate(rank(scored), 1):
-        deploy = cast(Deploy, item)  # rank hands back the deploys it was given
+        shown = cast(Deploy, item)  # rank hands back the deploys it was given
         suspects.append(
             Suspect(
-                deploy=deploy,
+                deploy=shown,
                 score=result.score,
                 reasons=result.reasons,
-                verdict=verdicts.get(deploy.pk),
+                verdict=verdicts.get(shown.pk),
                 breakdown=result.breakdown,
-                own_service=deploy.service_id in service_ids,
+                own_service=shown.service_id in service_ids,
                 rank=position,
-                commit_count=deploy.commit_count,
+                commit_count=commit_counts[shown.pk],
             )
         )
     return with_suspect_commits(suspects) if commits else suspects
