@@ -132,8 +132,12 @@ def _parse_cursor(raw: str, field: str) -> tuple[Any, int] | None:
 def _beyond(field: str, descending: bool, value: Any, pk: int, *, forward: bool) -> Q:
     """Rows after (forward) or before the row (value, pk) in the list's order (field, -id)."""
     later_value = "lt" if descending == forward else "gt"
-    return Q(**{f"{field}__{later_value}": value}) | Q(
-        **{field: value, "pk__lt" if forward else "pk__gt": pk}
+    # The bound alone first (`started_at <= t`): PostgreSQL uses it as the index condition, so
+    # the scan starts at the cursor instead of filtering every row before it.
+    bound = Q(**{f"{field}__{later_value}e": value})
+    return bound & (
+        Q(**{f"{field}__{later_value}": value})
+        | Q(**{field: value, "pk__lt" if forward else "pk__gt": pk})
     )
 
 
