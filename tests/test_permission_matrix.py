@@ -158,6 +158,7 @@ ROWS: dict[str, R] = {
     "incidents/<int:pk>/": R(get="Loooo", post="Lrrrr"),
     "incidents/<int:pk>/edit/": R(get="Loooo", post="Lxooo", data=lambda w: {"title": "Renamed"}),
     "incidents/<int:pk>/history/": R(get="Loooo", post="Lrrrr"),
+    "incidents/<int:pk>/suspects/": R(get="Loooo", post="Lrrrr"),
     "incidents/<int:pk>/status/": R(get="Lmmmm", post="Lxooo", data={"to": "mitigated"}),
     "incidents/<int:pk>/notes/": R(get="Lmmmm", post="Loooo", data={"body": "Seen from EU too"}),
     "incidents/<int:pk>/join/": R(get="Lmmmm", post="Loooo"),

@@ -23,13 +23,14 @@ from metrics_link.api.fields import (
     StrictSlugRelatedField,
     TypedInput,
 )
-from metrics_link.api.pagination import NewestFirstCursorPagination, OldestFirstCursorPagination
+from metrics_link.api.pagination import OldestFirstCursorPagination
 
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
 from .fields import absolute_url
+from .pagination import IncidentPagination
 
 User = get_user_model()
 
@@ -192,7 +193,7 @@ class IncidentFilter(serializers.Serializer):
 class IncidentListCreate(generics.ListCreateAPIView):
     serializer_class = IncidentOut
     filter_backends: list = []
-    pagination_class = NewestFirstCursorPagination
+    pagination_class = IncidentPagination
 
     def get_queryset(self):
         params = IncidentFilter(

@@ -150,7 +150,8 @@ def choose_pages(employee, manager, team) -> list[Page]:
     pages += [
         Page("Atom feed", "employee", f"/feeds/{token}/postmortems.atom"),
         Page("incident list page 1", "employee", "/incidents/"),
-        Page(f"incident list page {last_page} (last)", "employee", f"/incidents/?page={last_page}"),
+        # the oldest page as its "Oldest »" link reaches it (keyset; ?page=N reads an OFFSET)
+        Page(f"incident list page {last_page} (last)", "employee", "/incidents/?last=1"),
         Page("GET /api/deploys/", "employee", "/api/deploys/"),
         Page(
             "GET /api/incidents/{id}/suspects/",

@@ -1,8 +1,10 @@
 """Reads for the deploys & suspects feature (issue 3).
 
 `ranked_suspects(incident)` reads the production deploys in the incident's window in a constant
-number of queries (services, deploys, their commits, verdicts) and ranks them with the pure
-`postmortems.suspects_ranking.score_deploy`.
+number of queries (services, deploys with their commit count, verdicts) and ranks them with the pure
+`postmortems.suspects_ranking.score_deploy`. A busy company has hundreds of deploys in a window
+(issue 15): the ranking reads no commits; `with_suspect_commits(shown)` loads them for the suspects
+a page shows.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from metrics_link.models import Commit, Deploy, DeployWatch, Service
+from metrics_link.models import Commit, Deploy, DeployCommit, DeployWatch, Service
 from metrics_link.selectors import deploys_in_window, with_commits
 from metrics_link.times import shift_time
 
@@ -24,6 +27,7 @@ from ..models import Incident, SuspectVerdict
 from ..suspects_ranking import Candidate, Score, rank, score_deploy
 
 COMMITS_SHOWN = 10
+SUSPECTS_SHOWN = 20  # the incident page's section; the suspects page lists them all
 
 
 @dataclass
@@ -36,9 +40,12 @@ class Suspect:
     verdict: SuspectVerdict | None
     breakdown: list[tuple[str, float]] = field(default_factory=list)
     own_service: bool = False
+    rank: int = 0  # 1 for the most likely; counts from the top of the whole list
+    commit_count: int = 0
 
     @property
     def commits(self) -> list[Commit]:
+        """Needs `with_suspect_commits` (else one query per suspect)."""
         return [dc.commit for dc in self.deploy.deploy_commits.all()]
 
     @property
@@ -47,7 +54,7 @@ class Suspect:
 
     @property
     def more_commits(self) -> int:
-        return max(0, len(self.deploy.deploy_commits.all()) - COMMITS_SHOWN)
+        return max(0, self.commit_count - COMMITS_SHOWN)
 
 
 def suspect_window(incident: Incident) -> tuple[datetime, datetime]:
@@ -74,19 +81,37 @@ def _regression(results: list[dict[str, Any]]) -> str:
     return f"{label[:1].upper()}{label[1:]}{pct}"
 
 
-def ranked_suspects(incident: Incident) -> list[Suspect]:
+def with_suspect_commits(suspects: list[Suspect]) -> list[Suspect]:
+    """Load the ordered commits of these suspects' deploys (one query), for the ones shown."""
+    prefetch_related_objects(
+        [s.deploy for s in suspects],
+        Prefetch(
+            "deploy_commits",
+            queryset=DeployCommit.objects.select_related("commit").order_by("position"),
+        ),
+    )
+    return suspects
+
+
+def ranked_suspects(incident: Incident, *, commits: bool = True) -> list[Suspect]:
     """The incident's suspect deploys, best first.
 
     Interface (other features rely on it): a list of objects with attributes
-    `deploy` (metrics_link Deploy, with `service` and its commits prefetched), `score` (float 0..100),
-    `reasons` (list[str], human-readable, e.g. "deployed 38 min before the start"),
-    `verdict` (SuspectVerdict or None).
+    `deploy` (metrics_link Deploy, with `service` and — unless `commits=False` — its commits
+    prefetched), `score` (float 0..100), `reasons` (list[str], human-readable, e.g. "deployed
+    38 min before the start"), `verdict` (SuspectVerdict or None), `rank` (1 for the top).
+    With `commits=False` the caller shows a slice: pass it to `with_suspect_commits`.
     """
     services = _incident_services(incident)
     service_ids = {s.pk for s in services}
     repositories = {r.strip().lower() for s in services for r in (s.repositories or [])}
     start, end = suspect_window(incident)
-    deploys = list(deploys_in_window(start=start, end=end))
+    # The ranking needs each deploy's commit count, not its commits: count them in the query.
+    deploys = list(
+        deploys_in_window(start=start, end=end)
+        .prefetch_related(None)
+        .annotate(commit_count=Count("deploy_commits"))
+    )
     verdicts = {
         v.deploy_id: v
         for v in SuspectVerdict.objects.filter(incident=incident).select_related("by")
@@ -97,6 +122,7 @@ def ranked_suspects(incident: Incident) -> list[Suspect]:
             deploy__in=deploys, status=DeployWatch.Status.REGRESSED
         ).only("deploy_id", "results")
     }
+    commit_counts = {d.pk: d.commit_count for d in deploys}
     scored: list[tuple[object, Score, datetime]] = []
     for deploy in deploys:
         result = score_deploy(
@@ -105,7 +131,7 @@ def ranked_suspects(incident: Incident) -> list[Suspect]:
                 service_id=deploy.service_id,
                 repository=deploy.repository,
                 status=deploy.status,
-                commit_count=len(deploy.deploy_commits.all()),
+                commit_count=deploy.commit_count,
                 regressed=regressed.get(deploy.pk, ""),
             ),
             started_at=incident.started_at,
@@ -114,19 +140,26 @@ def ranked_suspects(incident: Incident) -> list[Suspect]:
         )
         scored.append((deploy, result, deploy.finished_at))
     suspects = []
-    for item, result in rank(scored):
-        deploy = cast(Deploy, item)  # rank hands back the deploys it was given
+    for position, (item, result) in enumerate(rank(scored), 1):
+        shown = cast(Deploy, item)  # rank hands back the deploys it was given
         suspects.append(
             Suspect(
-                deploy=deploy,
+                deploy=shown,
                 score=result.score,
                 reasons=result.reasons,
-                verdict=verdicts.get(deploy.pk),
+                verdict=verdicts.get(shown.pk),
                 breakdown=result.breakdown,
-                own_service=deploy.service_id in service_ids,
+                own_service=shown.service_id in service_ids,
+                rank=position,
+                commit_count=commit_counts[shown.pk],
             )
         )
-    return suspects
+    return with_suspect_commits(suspects) if commits else suspects
+
+
+def top_suspects(suspects: list[Suspect], shown: int = SUSPECTS_SHOWN) -> list[Suspect]:
+    """The first `shown` suspects, plus any lower one that has a verdict, in rank order."""
+    return [s for s in suspects if s.rank <= shown or s.verdict is not None]
 
 
 def deploys_during(incident: Incident) -> list[Deploy]:
@@ -145,12 +178,16 @@ def deploys_during(incident: Incident) -> list[Deploy]:
 def suspects_section(
     incident: Incident, user: AbstractBaseUser | AnonymousUser
 ) -> dict[str, Any] | None:
-    """Context of the incident page's section, or None to hide it."""
-    suspects = ranked_suspects(incident)
+    """Context of the incident page's section, or None to hide it: the top suspects (and any
+    with a verdict), the total and a link to all of them."""
+    suspects = ranked_suspects(incident, commits=False)
+    shown = with_suspect_commits(top_suspects(suspects))
     start, _end = suspect_window(incident)
     return {
         "incident": incident,
-        "suspects": suspects,
+        "suspects": shown,
+        "suspects_total": len(suspects),
+        "suspects_hidden": len(suspects) - len(shown),
         "during": deploys_during(incident),
         "window_hours": settings.SUSPECT_WINDOW_HOURS,
         "skew_minutes": settings.SUSPECT_SKEW_MINUTES,
@@ -188,9 +225,8 @@ def deploy_verdicts_section(
 ) -> dict[str, Any] | None:
     """Deploy page: what responders concluded about this deploy, for incidents the reader may see
     (a restricted incident's verdict is not shown to outsiders, not even as a count)."""
-    visible = Incident.objects.visible_to(user)
     verdicts = list(
-        SuspectVerdict.objects.filter(deploy=deploy, incident__in=visible)
+        SuspectVerdict.objects.filter(Incident.objects.visible_exists(user), deploy=deploy)
         .select_related("incident", "by")
         .order_by("-at")
     )

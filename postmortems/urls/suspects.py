@@ -3,6 +3,7 @@ from django.urls import path
 from ..views import suspects
 
 urlpatterns = [
+    path("incidents/<int:pk>/suspects/", suspects.incident_suspects, name="incident-suspects"),
     path(
         "incidents/<int:pk>/suspects/<int:deploy_id>/verdict/",
         suspects.set_verdict,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,6 +14,7 @@ from ..models import Incident
 from ..selectors.incidents import (
     get_incident_for,
     incident_list,
+    incident_page,
     timeline_for,
     visible_incidents,
 )
@@ -27,6 +27,7 @@ def incident_list_view(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     status = filters.get("status") or None
+    sort = filters.get("sort") or "-started"
     qs = incident_list(
         request.user,
         status=list(Incident.OPEN_STATUSES) if status == "open" else status,
@@ -34,13 +35,20 @@ def incident_list_view(request: HttpRequest) -> HttpResponse:
         service=filters["service"].slug if filters.get("service") else None,
         team=filters["team"].slug if filters.get("team") else None,
         text=filters.get("q") or None,
-        sort=filters.get("sort") or "-started",
+        sort=sort,
     )
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = incident_page(
+        qs,
+        sort=sort,
+        page=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        last=request.GET.get("last") == "1",
+    )
     return render(
         request,
         "postmortems/incident_list.html",
-        {"nav": "incidents", "form": form, "page_obj": page, "incidents": page.object_list},
+        {"nav": "incidents", "form": form, "page": page, "incidents": page.incidents},
     )
 
 

@@ -6,8 +6,10 @@ re-rendered in place.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,7 +19,13 @@ from metrics_link.models import Deploy
 from ..forms.suspects import VerdictForm
 from ..models import SuspectVerdict
 from ..selectors.incidents import get_incident_for
-from ..selectors.suspects import other_culprits, suspects_section
+from ..selectors.suspects import (
+    other_culprits,
+    ranked_suspects,
+    suspect_window,
+    suspects_section,
+    with_suspect_commits,
+)
 from ..services import suspects as suspect_services
 from .utils import error_text, run_service
 
@@ -41,6 +49,32 @@ def _respond(
     elif success:
         messages.success(request, success)
     return redirect(incident.get_absolute_url() + "#suspects")
+
+
+SUSPECTS_PAGE_SIZE = 50
+
+
+def incident_suspects(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every suspect deploy of the incident, ranked, 50 a page (the incident page shows the top)."""
+    incident = get_incident_for(request.user, pk)
+    suspects = ranked_suspects(incident, commits=False)
+    page = Paginator(suspects, SUSPECTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    start, _end = suspect_window(incident)
+    return render(
+        request,
+        "postmortems/incident/suspects.html",
+        {
+            "nav": "incidents",
+            "incident": incident,
+            "page_obj": page,
+            "suspects": with_suspect_commits(list(page.object_list)),
+            "total": len(suspects),
+            "window_hours": settings.SUSPECT_WINDOW_HOURS,
+            "skew_minutes": settings.SUSPECT_SKEW_MINUTES,
+            "window_start": start,
+            "verdict_choices": SuspectVerdict.Verdict.choices,
+        },
+    )
 
 
 CHOOSE_VERDICT = "Choose culprit, contributing or ruled out (the note is saved with a verdict)."

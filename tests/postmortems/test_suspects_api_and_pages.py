@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from postmortems.models import SuspectVerdict
+from postmortems.views import suspects as suspect_views
 from tests.factories import DeployFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +189,79 @@ def test_the_incident_page_renders_machine_deploy_entries_without_an_author(
     r = client_for(user).get(incident.get_absolute_url())
     assert r.status_code == 200
     assert f"/deploys/{culprit.pk}/" in r.content.decode()
+
+
+# --- bounded: the page shows the top 20 (and any with a verdict), the API a page at a time -------
+
+
+@pytest.fixture
+def many(incident, service):
+    """25 suspects, the closest to the start first."""
+    return [
+        DeployFactory(service=service, finished_at=incident.started_at - timedelta(minutes=5 * i))
+        for i in range(1, 26)
+    ]
+
+
+def test_the_incident_page_shows_the_top_20_the_total_and_a_link_to_all(
+    client_for, user, incident, many
+):
+    SuspectVerdict.objects.create(
+        incident=incident, deploy=many[23], verdict="ruled_out", by=user, at=incident.started_at
+    )
+    client = client_for(user)
+    response = client.get(incident.get_absolute_url())
+    html = response.content.decode()
+    shown = [d for d in many if f'id="suspect-{d.pk}"' in html]
+    assert shown == [*many[:20], many[23]]  # the verdict'ed one is always shown, at its rank
+    assert f'<li value="24" class="suspect verdict-ruled_out" id="suspect-{many[23].pk}"' in html
+    assert "25 production deploys" in html
+    assert f'href="/incidents/{incident.pk}/suspects/">all 25 suspects</a>' in html
+
+    full = client.get(f"/incidents/{incident.pk}/suspects/")
+    assert full.status_code == 200
+    body = full.content.decode()
+    assert all(f'id="suspect-{d.pk}"' in body for d in many)
+    assert "All 25 suspects" in body
+
+
+def test_the_incident_page_reads_commits_only_for_the_suspects_it_shows(
+    client_for, user, incident, many
+):
+    with CaptureQueriesContext(connection) as ctx:
+        client_for(user).get(incident.get_absolute_url())
+    commit_reads = [q["sql"] for q in ctx.captured_queries if "deploycommit" in q["sql"].lower()]
+    shown = {str(d.pk) for d in many[:20]}
+    hidden = {str(d.pk) for d in many[20:]}
+    prefetch = [sql for sql in commit_reads if "IN (" in sql and "COUNT(" not in sql.upper()]
+    assert prefetch
+    ids = set(re.findall(r"\d+", prefetch[0].split("IN (")[-1]))
+    assert shown <= ids and not ids & hidden
+
+
+def test_the_suspects_page_is_paged_and_hidden_like_the_incident(
+    client_for, user, incident, many, monkeypatch
+):
+    monkeypatch.setattr(suspect_views, "SUSPECTS_PAGE_SIZE", 10)
+    client = client_for(user)
+    page2 = client.get(f"/incidents/{incident.pk}/suspects/?page=2")
+    assert page2.status_code == 200
+    assert [s.deploy for s in page2.context["suspects"]] == many[10:20]
+    assert [s.rank for s in page2.context["suspects"]] == list(range(11, 21))
+    incident.visibility = "restricted"
+    incident.save()
+    assert client_for(UserFactory()).get(f"/incidents/{incident.pk}/suspects/").status_code == 404
+
+
+def test_the_api_takes_a_limit_and_counts_every_suspect(api_client_for, user, incident, many):
+    api = api_client_for(user)
+    data = api.get(f"/api/incidents/{incident.pk}/suspects/?limit=5&page=2").json()
+    assert data["count"] == 25
+    assert [s["rank"] for s in data["results"]] == [6, 7, 8, 9, 10]
+    assert [s["deploy"]["id"] for s in data["results"]] == [d.pk for d in many[5:10]]
+    assert all("commits" in s["deploy"] for s in data["results"])
+    assert len(api.get(f"/api/incidents/{incident.pk}/suspects/").json()["results"]) == 25
+    for bad in ("0", "201", "abc", "", "-1"):
+        r = api.get(f"/api/incidents/{incident.pk}/suspects/", {"limit": bad})
+        assert r.status_code == 400 and "limit" in r.json(), bad
+    assert api.get(f"/api/incidents/{incident.pk}/suspects/?limit=200").status_code == 200
