@@ -23,14 +23,13 @@ from metrics_link.api.fields import (
     StrictSlugRelatedField,
     TypedInput,
 )
-from metrics_link.api.pagination import OldestFirstCursorPagination
+from metrics_link.api.pagination import CappedCountPagination, OldestFirstCursorPagination
 
 from ..models import Incident, TimelineEntry
 from ..models.incidents import Severity
 from ..selectors.incidents import get_incident_for, incident_list, timeline_for
 from ..services import incidents as incident_services
 from .fields import absolute_url
-from .pagination import IncidentPagination
 
 User = get_user_model()
 
@@ -162,6 +161,13 @@ class IncidentFilter(serializers.Serializer):
         required=False, help_text="ISO 8601; incidents started at or after"
     )
     q = StrictCharField(required=False, help_text="Words in title, summary or impact")
+
+
+class IncidentPagination(CappedCountPagination):
+    """Newest first by cursor; page numbers with a capped count (issue 15: 100k incidents)."""
+
+    noun = "incidents"
+    cursor_ordering = "-id"
 
 
 @extend_schema_view(
