@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -95,6 +96,15 @@ class ActionItem(models.Model):
             models.Index(fields=["team", "status", "due_on"], name="action_team_status_due_idx"),
             # Every list's default order (due_on, id): a page of the API/tracker stops after 50.
             models.Index(fields=["due_on", "id"], name="action_due_id_idx"),
+            # The weekly review's opened / closed counts of a week.
+            models.Index(fields=["created_at"], name="action_created_idx"),
+            models.Index(fields=["closed_at"], name="action_closed_idx"),
+            # A team's open items by due date, without the closed ones (the overdue list).
+            models.Index(
+                fields=["team", "due_on", "id"],
+                condition=Q(status__in=["open", "in_progress"], is_deleted=False),
+                name="action_team_open_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
