@@ -278,9 +278,9 @@ def library_queryset(
         qs = qs.order_by("-published_at", "-id")
     # The list never shows the rendered document or the vector; PostgreSQL's snippets come from
     # SQL (`_headlines`): keep the rows narrow (a ranked search sorts every match).
-    deferred = ["html", "search_vector"] + (
-        ["markdown"] if connection.vendor == "postgresql" else []
-    )
+    deferred = ["html", "search_vector"]
+    if connection.vendor == "postgresql":
+        deferred += ["markdown", "summary_text"] if q else ["markdown"]
     return (
         qs.defer(*deferred)
         .select_related("postmortem__incident", "published_by")
@@ -335,8 +335,10 @@ def library_results(versions: Iterable[PostmortemVersion], q: str = "") -> list[
         headline = headlines.get(v.pk)
         if headline:
             snippet = _marked_html(_plain_keep_marks(headline))
-        elif words and connection.vendor != "postgresql":  # PostgreSQL defers the Markdown
+        elif words and connection.vendor != "postgresql":
             snippet = _fallback_snippet(v.markdown.split("\n", 1)[-1], words)
+        elif words:  # PostgreSQL, nothing to quote: the search deferred the texts
+            snippet = ""
         else:
             snippet = _marked_html(_plain(v.summary_text)[:260])
         results.append(
