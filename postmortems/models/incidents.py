@@ -98,8 +98,10 @@ class IncidentQuerySet(SoftDeleteQuerySet["Incident"]):
         # reader's few responder rows, read once through the responders' (user_id) index. The
         # old form, `public OR pk IN (restricted incidents joined to responders, OR-ed)`, made
         # PostgreSQL read all incidents for the inner query inside every list, count and EXISTS.
-        responded = Incident.responders.through.objects.filter(user=person).values("incident_id")
-        mine = Q(commander=person) | Q(reporter=person) | Q(pk__in=responded)
+        responded = Incident.responders.through.objects.filter(
+            user=person, incident_id=OuterRef("pk")
+        )
+        mine = Q(commander=person) | Q(reporter=person) | Q(Exists(responded))
         return public | (Q(visibility=Incident.Visibility.RESTRICTED) & mine)
 
 

@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from ..models import Incident, WhyNode
 from ..models.documents import (
@@ -85,11 +86,17 @@ def get_postmortem_for(
 
 
 def published_versions_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[PostmortemVersion]:
-    """The latest published version of every postmortem the user may see."""
-    return PostmortemVersion.objects.filter(
-        postmortem__latest_version=F("pk"),
-        postmortem__incident__in=Incident.objects.visible_to(user).values("pk"),
+    """The latest published version of every postmortem the user may see.
+
+    Written as one correlated EXISTS per version (its postmortem points at it and the incident is
+    visible, `Incident.objects.visible_exists`), with no join in the filter: PostgreSQL then walks
+    the versions' own index (`pm_version_published_id_idx`, newest first) and stops at the page,
+    probing each candidate's postmortem and incident by key (issue 15). Callers that show the
+    incident keep their `select_related`: a join on the rows shown only."""
+    latest_and_visible = Postmortem.objects.filter(latest_version=OuterRef("pk")).filter(
+        Incident.objects.visible_exists(user, ref="incident_id")
     )
+    return PostmortemVersion.objects.filter(Exists(latest_and_visible))
 
 
 def published_postmortem_urls(incident_ids: Iterable[int]) -> dict[int, str]:
@@ -256,22 +263,11 @@ def library_queryset(
     if q:
         if connection.vendor == "postgresql":
             query = SearchQuery(q, search_type="websearch", config="english")
+            # The GIN index finds the matches; only they are ranked. Snippets (ts_headline over
+            # the whole Markdown) are made for the shown page only, in `library_results`.
             qs = (
                 qs.filter(search_vector=query)
-                .annotate(
-                    rank=SearchRank(F("search_vector"), query),
-                    headline=SearchHeadline(
-                        "markdown",
-                        query,
-                        config="english",
-                        start_sel=MARK_OPEN,
-                        stop_sel=MARK_CLOSE,
-                        max_words=40,
-                        min_words=20,
-                        max_fragments=2,
-                        fragment_delimiter=" … ",
-                    ),
-                )
+                .annotate(rank=SearchRank(F("search_vector"), query))
                 .order_by("-rank", "-published_at", "-id")
             )
         else:
@@ -280,14 +276,48 @@ def library_queryset(
             qs = qs.order_by("-published_at", "-id")
     else:
         qs = qs.order_by("-published_at", "-id")
-    return qs.select_related("postmortem__incident", "published_by").prefetch_related(
-        "postmortem__incident__services"
+    # The list never shows the rendered document or the vector; PostgreSQL's snippets come from
+    # SQL (`_headlines`): keep the rows narrow (a ranked search sorts every match).
+    deferred = ["html", "search_vector"]
+    if connection.vendor == "postgresql":
+        deferred += ["markdown", "summary_text"] if q else ["markdown"]
+    return (
+        qs.defer(*deferred)
+        .select_related("postmortem__incident", "published_by")
+        .prefetch_related("postmortem__incident__services")
     )
 
 
+def _headlines(version_ids: list[int], q: str) -> dict[int, str]:
+    """PostgreSQL: {version id: ts_headline snippet with the matches marked} for one page."""
+    if not version_ids or not q or connection.vendor != "postgresql":
+        return {}
+    query = SearchQuery(q, search_type="websearch", config="english")
+    headline = SearchHeadline(
+        "markdown",
+        query,
+        config="english",
+        start_sel=MARK_OPEN,
+        stop_sel=MARK_CLOSE,
+        max_words=40,
+        min_words=20,
+        max_fragments=2,
+        fragment_delimiter=" … ",
+    )
+    rows = (
+        PostmortemVersion.objects.filter(pk__in=version_ids)
+        .annotate(headline=headline)
+        .values_list("pk", "headline")
+    )
+    return dict(rows)
+
+
 def library_results(versions: Iterable[PostmortemVersion], q: str = "") -> list[LibraryResult]:
-    """Turn one page of versions into results with snippets and cause categories (1 query)."""
+    """Turn one page of versions into results with snippets and cause categories (2 queries when
+    searching on PostgreSQL: the snippets, then the categories; else 1)."""
     versions = list(versions)
+    q = (q or "").strip()[:200]
+    headlines = _headlines([v.pk for v in versions], q)
     incident_ids = [v.postmortem.incident_id for v in versions]
     cats: dict[int, set[str]] = {}
     labels = dict(WhyNode.Category.choices)
@@ -302,11 +332,13 @@ def library_results(versions: Iterable[PostmortemVersion], q: str = "") -> list[
     words = (q or "").split()[:8]
     results = []
     for v in versions:
-        headline = getattr(v, "headline", None)
+        headline = headlines.get(v.pk)
         if headline:
             snippet = _marked_html(_plain_keep_marks(headline))
-        elif words:
+        elif words and connection.vendor != "postgresql":
             snippet = _fallback_snippet(v.markdown.split("\n", 1)[-1], words)
+        elif words:  # PostgreSQL, nothing to quote: the search deferred the texts
+            snippet = ""
         else:
             snippet = _marked_html(_plain(v.summary_text)[:260])
         results.append(
@@ -325,6 +357,8 @@ def _plain_keep_marks(text: str) -> str:
 
 
 def severity_counts(qs: QuerySet[PostmortemVersion]) -> dict[str, int]:
+    """{severity: number of results} over the whole result set. Only call it when the capped count
+    says the set is small (the library does): it groups every row of `qs`."""
     rows = (
         qs.order_by()
         .values("postmortem__incident__severity")
@@ -335,8 +369,20 @@ def severity_counts(qs: QuerySet[PostmortemVersion]) -> dict[str, int]:
 
 
 def library_years(user: AbstractBaseUser | AnonymousUser) -> list[int]:
-    years = published_versions_for(user).dates("postmortem__incident__started_at", "year")
-    return sorted({d.year for d in years}, reverse=True)
+    """The years of the year filter: from the oldest to the newest incident with a published
+    postmortem the user may see, newest first. Two probes along the incidents' start-time index
+    instead of grouping every visible version; a year in between without any (rare) just finds
+    nothing, and the bounds are exact for this reader."""
+    published = (
+        Incident.objects.visible_to(user)
+        .filter(postmortem__latest_version__isnull=False)
+        .values_list("started_at", flat=True)
+    )
+    first = published.order_by("started_at").first()
+    last = published.order_by("-started_at").first()
+    if first is None or last is None:
+        return []
+    return list(range(timezone.localtime(last).year, timezone.localtime(first).year - 1, -1))
 
 
 # ---------------------------------------------------------------------------
@@ -363,7 +409,7 @@ def same_incident_again(
     )
     matching = WhyNode.objects.alive().filter(
         category__in=categories, incident__in=candidates.values("pk")
-    )
+    )  # `candidates` is already narrowed by service and time: a small IN list
     versions = list(
         published_versions_for(user)
         .filter(postmortem__incident__in=matching.values("incident_id"))
@@ -411,6 +457,7 @@ def latest_published_panel(user: AbstractBaseUser | AnonymousUser) -> dict[str, 
     versions = list(
         published_versions_for(user)
         .select_related("postmortem__incident")
+        .defer("markdown", "html", "summary_text", "search_vector")
         .order_by("-published_at", "-id")[:5]
     )
     return {
@@ -434,8 +481,8 @@ def waiting_for_review(user: User) -> QuerySet[Postmortem]:
         Postmortem.objects.filter(
             status=Postmortem.Status.IN_REVIEW,
             reviewers=user,
-            incident__in=Incident.objects.visible_to(user).values("pk"),
         )
+        .filter(Incident.objects.visible_exists(user, ref="incident_id"))
         .exclude(Exists(approved))
         .select_related("incident", "submitted_by")
         .order_by("submitted_at", "pk")
@@ -454,8 +501,11 @@ def waiting_for_review_panel(user: User) -> dict[str, Any] | None:
 def feed_versions(
     user: AbstractBaseUser | AnonymousUser, limit: int = 30
 ) -> list[PostmortemVersion]:
+    """The newest `limit` latest versions the user may see (by the published-time index). The
+    feed carries each one's summary, not its whole document: `markdown`/`html` are deferred."""
     return list(
         published_versions_for(user)
         .select_related("postmortem__incident", "published_by")
+        .defer("markdown", "html", "search_vector")
         .order_by("-published_at", "-id")[:limit]
     )

@@ -218,9 +218,11 @@ def open_incidents_for(user: AbstractBaseUser | AnonymousUser) -> IncidentQueryS
 def recent_timeline_for(
     user: AbstractBaseUser | AnonymousUser, limit: int = 10
 ) -> QuerySet[TimelineEntry]:
+    """The newest entries of incidents the user may see: a backward walk of `timeline_at_id_idx`
+    with one incident probe per entry (visible_exists), stopping at `limit`."""
     return (
         TimelineEntry.objects.alive()
-        .filter(incident__in=visible_incidents(user).values("pk"))
+        .filter(Incident.objects.visible_exists(user, ref="incident_id"))
         .select_related("incident", "author")
         .order_by("-at", "-id")[:limit]
     )

@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.syndication.views import Feed
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +25,7 @@ from ..selectors.feeds import user_for_feed_token
 from ..selectors.incidents import get_incident_for
 from ..services import documents as svc
 from ..services.draft_conflicts import StaleDraft
+from .pagination import CappedPaginator
 from .utils import run_service
 
 
@@ -276,6 +276,10 @@ class LibraryFilterForm(forms.Form):
         self.fields["team"].empty_label = "Any"
 
 
+LIBRARY_PAGE_SIZE = 20
+LIBRARY_COUNT_CAP = 1000  # "1,000+ postmortems": the count stops there (CappedPaginator)
+
+
 def library(request: HttpRequest) -> HttpResponse:
     form = LibraryFilterForm(request.GET or None, years=sel.library_years(request.user))
     form.is_valid()  # invalid filters are dropped one by one; the valid ones still apply
@@ -290,7 +294,9 @@ def library(request: HttpRequest) -> HttpResponse:
         category=data.get("category") or "",
         year=data.get("year"),
     )
-    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    page = CappedPaginator(
+        qs, LIBRARY_PAGE_SIZE, cap=LIBRARY_COUNT_CAP, count_order=("-published_at", "-id")
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "postmortems/documents/library.html",
@@ -300,14 +306,16 @@ def library(request: HttpRequest) -> HttpResponse:
             "q": q,
             "page_obj": page,
             "results": sel.library_results(page.object_list, q),
-            "severity_counts": sel.severity_counts(qs),
+            # The facet groups every result: only when the capped count says they are few.
+            "severity_counts": None if page.paginator.capped else sel.severity_counts(qs),
             "filtered": bool(request.GET and any(v for k, v in data.items())),
         },
     )
 
 
 class PostmortemFeed(Feed):
-    """Atom feed of published postmortems; the token stands for its user (no sign-in)."""
+    """Atom feed of published postmortems; the token stands for its user (no sign-in). The 30
+    newest, each with its summary (and lessons) and a link to the full version."""
 
     feed_type = Atom1Feed
     title = "Published postmortems"
@@ -328,6 +336,12 @@ class PostmortemFeed(Feed):
 
     def item_title(self, item):
         return f"#{item.postmortem.incident_id} {item.title}"
+
+    def get_context_data(self, **kwargs):
+        # The entry carries the summary (feed_item.html) and this link to the whole document.
+        context = super().get_context_data(**kwargs)
+        context["link"] = self.item_link(kwargs["item"])
+        return context
 
     def item_link(self, item):
         return absolute_url(item.postmortem.get_absolute_url())
