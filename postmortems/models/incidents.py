@@ -94,10 +94,10 @@ class IncidentQuerySet(SoftDeleteQuerySet["Incident"]):
         if person is None:
             return public
         # Expressed so that the rule never scans every incident (issue 15): a public row passes on
-        # its own column; a restricted row on its own columns (commander, reporter) or on the
-        # reader's few responder rows, read once through the responders' (user_id) index. The
-        # old form, `public OR pk IN (restricted incidents joined to responders, OR-ed)`, made
-        # PostgreSQL read all incidents for the inner query inside every list, count and EXISTS.
+        # its own column; a restricted row on its own columns (commander, reporter) or on one
+        # probe of the responders' (incident, user) unique index. The old forms, `pk IN (restricted
+        # incidents joined to responders)` and then `pk IN (my responder rows)`, were costed so high
+        # that PostgreSQL read every incident inside lists, counts and EXISTS of other models.
         responded = Incident.responders.through.objects.filter(
             user=person, incident_id=OuterRef("pk")
         )
