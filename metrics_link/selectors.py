@@ -28,6 +28,7 @@ from .models import (
     Team,
     WebhookDelivery,
 )
+from .prometheus import reads_from_prometheus, series_points
 
 Section = Callable[..., dict[str, Any] | None]
 
@@ -205,6 +206,18 @@ WATCH_BADGES = {
 }
 
 
+def _points(series: MetricSeries, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+    """A series' points over [start, end]: from Prometheus for a PromQL series (the same reader
+    the verdict uses; [] when it fails), else the points pushed to the API."""
+    if reads_from_prometheus(series):
+        return series_points(series, start, end)
+    return list(
+        MetricPoint.objects.filter(series=series, ts__gte=start, ts__lte=end)
+        .order_by("ts")
+        .values_list("ts", "value")
+    )
+
+
 def deploy_watch_section(deploy: Deploy) -> dict[str, Any] | None:
     """The deploy page's verdict: status, notes, and per metric its result and a before/after
     chart (the window after shaded, the same span a week earlier dashed)."""
@@ -221,18 +234,9 @@ def deploy_watch_section(deploy: Deploy) -> dict[str, Any] | None:
         series = series_by_name.get(result.get("name"))
         chart = None
         if series is not None:
-            points = list(
-                MetricPoint.objects.filter(series=series, ts__gte=start, ts__lte=end)
-                .order_by("ts")
-                .values_list("ts", "value")
-            )
+            points = _points(series, start, end)
             earlier = [
-                (ts + week, value)
-                for ts, value in MetricPoint.objects.filter(
-                    series=series, ts__gte=start - week, ts__lte=end - week
-                )
-                .order_by("ts")
-                .values_list("ts", "value")
+                (ts + week, value) for ts, value in _points(series, start - week, end - week)
             ]
             chart = charts.line_chart(
                 charts.Series(str(series), points),

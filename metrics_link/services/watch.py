@@ -30,10 +30,10 @@ from django.utils import timezone
 from .. import judge as judgement
 from ..links import absolute_url
 from ..models import Deploy, DeployWatch, MetricPoint, MetricSeries, OutboxMessage
+from ..prometheus import query_values, reads_from_prometheus
 from ..queue import publish
 from ..signals import deploy_judged
 from .outbox import queue_message
-from .prometheus import query_values, reads_from_prometheus
 
 logger = logging.getLogger(__name__)
 

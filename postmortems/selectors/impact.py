@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString
 
 from metrics_link.charts import Series, format_value, line_chart
 from metrics_link.models import Alert, MetricPoint, MetricSeries
-from metrics_link.services.prometheus import reads_from_prometheus, series_points
+from metrics_link.prometheus import reads_from_prometheus, series_points
 from metrics_link.times import shift_time
 
 from ..models import Incident, IncidentAlert

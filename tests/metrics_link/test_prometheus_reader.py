@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 
 from metrics_link.models import DeployWatch
+from metrics_link.prometheus import query_range, series_points
 from metrics_link.services.deploys import record_deploy
-from metrics_link.services.prometheus import query_range, series_points
 from metrics_link.services.watch import judge_deploy
 from postmortems.selectors.impact import impact_section
 from tests.factories import IncidentFactory, MetricSeriesFactory, ServiceFactory, UserFactory
@@ -170,3 +170,28 @@ def test_a_prometheus_failure_leaves_the_incident_page_up_saying_no_data(
     page = client_for(viewer).get(incident.get_absolute_url())
     assert page.status_code == 200
     assert "No signups data around this incident" in page.content.decode()
+
+
+def test_the_deploy_page_charts_a_promql_series_from_prometheus(prometheus, client_for):
+    end = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    cut = end.timestamp()
+    prometheus.level = lambda ts: 100.0 + (ts % 7) if ts <= cut else 60.0 + (ts % 7)
+    MetricSeriesFactory(name="logins", watched=True, critical=True, promql="sum(logins)")
+    deploy = record_deploy(service="web", finished_at=end).deploy
+    judge_deploy(deploy.pk)
+    prometheus.queries.clear()
+    page = client_for(UserFactory()).get(f"/deploys/{deploy.pk}/")
+    assert page.status_code == 200
+    # The window around the deploy and the same span a week earlier, both from Prometheus.
+    assert [q["query"] for q in prometheus.queries] == ["sum(logins)", "sum(logins)"]
+    assert "logins around the deploy" in page.content.decode().lower()
+    assert "<svg" in page.content.decode()
+
+
+def test_the_deploy_page_stays_up_when_prometheus_fails(prometheus, client_for):
+    MetricSeriesFactory(name="logins", watched=True, promql="sum(logins)")
+    deploy = record_deploy(service="web", finished_at=timezone.now() - timedelta(hours=1)).deploy
+    judge_deploy(deploy.pk)
+    prometheus.mode = "500"
+    page = client_for(UserFactory()).get(f"/deploys/{deploy.pk}/")
+    assert page.status_code == 200

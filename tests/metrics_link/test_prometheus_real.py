@@ -26,9 +26,9 @@ import pytest
 from django.utils import timezone
 
 from metrics_link.models import DeployWatch, MetricSeries, OutboxMessage
+from metrics_link.prometheus import query_values
 from metrics_link.services.deploys import record_deploy
 from metrics_link.services.outbox import send_message
-from metrics_link.services.prometheus import query_values
 from metrics_link.services.watch import judge_deploy
 from postmortems.models import Incident
 from postmortems.selectors.impact import impact_section

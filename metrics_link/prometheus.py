@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from ..models import MetricSeries
+from .models import MetricSeries
 
 logger = logging.getLogger(__name__)
 
