@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404
 from django.utils import timezone
 
@@ -102,8 +103,14 @@ def get_review(iso_week: str) -> WeeklyReview:
 
 
 def latest_review_panel(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any] | None:
-    """Home page side panel: the latest weekly review's headline (one query)."""
-    review = review_list().only("iso_week", "week_start", "snapshot").first()
+    """Home page side panel: the latest weekly review's headline (one query). Only the summary
+    lines are read out of the snapshot: a big company's snapshot is megabytes (issue 15)."""
+    review = (
+        review_list()
+        .only("iso_week", "week_start")
+        .annotate(summary=KeyTransform("summary", "snapshot"))
+        .first()
+    )
     if review is None:
         return None
     return {
