@@ -190,6 +190,13 @@ KNOWN_SCANS: list[tuple[str, str, str, str]] = [
         "one bulk read of the week's categories' why nodes replaces ~600 per-incident queries",
     ),
     (
+        "team's action items",
+        "postmortems_actionitem",
+        'COUNT("postmortems_actionitem"."id") FILTER',
+        "the team's 12-week aging counts every item of the team (open at each week's end); at "
+        "test size one team holds a large share of the table and the planner may read it whole",
+    ),
+    (
         "home",
         "postmortems_postmortem",
         "postmortems_postmortem_reviewers",
